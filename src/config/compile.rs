@@ -1,0 +1,119 @@
+//! From the raw configuration to the engine's policy: every value checked, defaults applied.
+
+use super::ConfigError;
+use super::raw::{RawApi, RawConfig, RawLimits, RawMode};
+use crate::engine::api::ApiFormat;
+use crate::engine::inject;
+use crate::engine::policy::{Limits, Policy};
+use crate::engine::route::{Route, default_routes, normalise_path};
+
+/// Builds the policy from a parsed configuration.
+pub fn compile(raw: RawConfig) -> Result<Policy, ConfigError> {
+    let routes = match raw.routes {
+        None => default_routes(),
+        Some(routes) => {
+            if routes.is_empty() {
+                return Err(ConfigError::at(
+                    "routes",
+                    "must list at least one route (omit it for the defaults)",
+                ));
+            }
+            routes
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    if !r.path.starts_with('/') {
+                        return Err(ConfigError::at(
+                            format!("routes[{i}].path"),
+                            "must start with `/`",
+                        ));
+                    }
+                    Ok(Route {
+                        path: normalise_path(&r.path),
+                        format: api(r.api),
+                        under_any_prefix: r.under_any_prefix,
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        }
+    };
+    Ok(Policy {
+        routes,
+        limits: limits(&raw.limits)?,
+        injection: inject::Settings {
+            mode: mode(raw.injection.mode.unwrap_or(RawMode::Block)),
+        },
+    })
+}
+
+fn api(raw: RawApi) -> ApiFormat {
+    match raw {
+        RawApi::OpenaiChat => ApiFormat::OpenAiChat,
+        RawApi::OpenaiCompletions => ApiFormat::OpenAiCompletions,
+        RawApi::OpenaiResponses => ApiFormat::OpenAiResponses,
+        RawApi::AnthropicMessages => ApiFormat::AnthropicMessages,
+    }
+}
+
+fn mode(raw: RawMode) -> inject::Mode {
+    match raw {
+        RawMode::Block => inject::Mode::Block,
+        RawMode::Monitor => inject::Mode::Monitor,
+        RawMode::Off => inject::Mode::Off,
+    }
+}
+
+/// A bound within `min..=max`, or the default when absent.
+fn bounded(
+    value: Option<u64>,
+    default: usize,
+    min: u64,
+    max: u64,
+    path: &str,
+) -> Result<usize, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) if (min..=max).contains(&v) => {
+            usize::try_from(v).map_err(|_| ConfigError::at(path, "too large"))
+        }
+        Some(_) => Err(ConfigError::at(
+            path,
+            format!("must be between {min} and {max}"),
+        )),
+    }
+}
+
+fn limits(raw: &RawLimits) -> Result<Limits, ConfigError> {
+    let d = Limits::default();
+    const MIB: u64 = 1 << 20;
+    Ok(Limits {
+        max_request_bytes: bounded(
+            raw.max_request_bytes,
+            d.max_request_bytes,
+            1024,
+            64 * MIB,
+            "limits.max_request_bytes",
+        )?,
+        max_response_bytes: bounded(
+            raw.max_response_bytes,
+            d.max_response_bytes,
+            1024,
+            64 * MIB,
+            "limits.max_response_bytes",
+        )?,
+        max_json_depth: bounded(
+            raw.max_json_depth,
+            d.max_json_depth,
+            8,
+            512,
+            "limits.max_json_depth",
+        )?,
+        max_event_bytes: bounded(
+            raw.max_event_bytes,
+            d.max_event_bytes,
+            1024,
+            16 * MIB,
+            "limits.max_event_bytes",
+        )?,
+    })
+}

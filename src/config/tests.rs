@@ -1,0 +1,63 @@
+use super::*;
+use crate::engine::api::ApiFormat;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+fn err(json: &str) -> String {
+    load(json.as_bytes()).unwrap_err().to_string()
+}
+
+#[test]
+fn empty_and_braces_mean_secure_defaults() {
+    for cfg in ["", "  ", "{}"] {
+        let p = load(cfg.as_bytes()).unwrap();
+        assert_eq!(p.routes.len(), 4);
+        assert_eq!(p.injection.mode, crate::engine::inject::Mode::Block);
+        assert_eq!(p.limits.max_request_bytes, 1 << 20);
+    }
+}
+
+#[test]
+fn errors_name_the_json_path() {
+    assert_eq!(
+        err(r#"{"bogus":1}"#),
+        "bogus: unknown field `bogus`, expected one of `routes`, `limits`, `injection`"
+    );
+    assert_eq!(
+        err(r#"{"injection":{"mode":"maybe"}}"#),
+        "injection.mode: unknown variant `maybe`, expected one of `block`, `monitor`, `off`"
+    );
+    assert_eq!(
+        err(r#"{"routes":[{"path":"/a","api":"openai_chat"},{"path":"b","api":"openai_chat"}]}"#),
+        "routes[1].path: must start with `/`"
+    );
+    assert_eq!(
+        err(r#"{"routes":[{"path":"/a","api":"gemini"}]}"#)
+            .split(':')
+            .next(),
+        Some("routes[0].api")
+    );
+    assert_eq!(
+        err(r#"{"limits":{"max_request_bytes":10}}"#),
+        "limits.max_request_bytes: must be between 1024 and 67108864"
+    );
+    assert_eq!(
+        err(r#"{"limits":{"max_json_depth":"deep"}}"#),
+        "limits.max_json_depth: invalid type: string \"deep\", expected u64"
+    );
+    assert_eq!(err("[]"), "configuration must be a JSON object");
+    assert_eq!(
+        err(r#"{"routes":[]}"#),
+        "routes: must list at least one route (omit it for the defaults)"
+    );
+    assert!(err(r#"{"limits":{}"#).starts_with("EOF while parsing"));
+    assert!(err(r#"{} {}"#).starts_with("trailing characters"));
+}
+
+#[test]
+fn routes_are_normalised() {
+    let p = load(br#"{"routes":[{"path":"/Openai//v1/chat/completions/","api":"openai_chat","under_any_prefix":false}]}"#).unwrap();
+    assert_eq!(p.routes[0].path, "/openai/v1/chat/completions");
+    assert_eq!(p.routes[0].format, ApiFormat::OpenAiChat);
+    assert!(!p.routes[0].under_any_prefix);
+}

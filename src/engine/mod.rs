@@ -1,0 +1,10 @@
+//! The pure engine: everything the filter decides, with no knowledge of the proxy that hosts it.
+//!
+//! Nothing under `engine` imports `proxy_wasm`; it is tested natively and on wasm32.
+
+pub mod api;
+pub mod exchange;
+pub mod inject;
+pub mod json;
+pub mod policy;
+pub mod route;

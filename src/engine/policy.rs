@@ -1,0 +1,49 @@
+//! The compiled policy: everything the configuration decides, checked and ready at request time.
+
+use super::inject;
+use super::route::{Route, default_routes};
+
+/// Size and shape bounds on what the filter buffers and parses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body inspected; larger bodies are answered with 413.
+    pub max_request_bytes: usize,
+    /// Largest non-streamed response body inspected; larger ones are replaced by a 502 error.
+    pub max_response_bytes: usize,
+    /// Deepest JSON nesting accepted.
+    pub max_json_depth: usize,
+    /// Largest single server-sent event; a larger one ends the stream with an error event.
+    pub max_event_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_request_bytes: 1 << 20,
+            max_response_bytes: 4 << 20,
+            max_json_depth: 64,
+            max_event_bytes: 256 << 10,
+        }
+    }
+}
+
+/// The whole compiled policy.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// LLM API routes; other paths pass untouched.
+    pub routes: Vec<Route>,
+    /// Buffering and parsing bounds.
+    pub limits: Limits,
+    /// Prompt-injection detection.
+    pub injection: inject::Settings,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            routes: default_routes(),
+            limits: Limits::default(),
+            injection: inject::Settings::default(),
+        }
+    }
+}

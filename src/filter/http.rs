@@ -1,0 +1,244 @@
+//! The HTTP context: one per request. Feeds the engine's [`Exchange`] and applies its verdicts.
+
+use super::host;
+use crate::engine::api::error::{ErrorKind, ErrorReply};
+use crate::engine::exchange::{
+    Exchange, HeadDecision, RequestAction, ResponseHead, header, on_request_head,
+};
+use crate::engine::policy::Policy;
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::{Action, BufferType, LogLevel, MapType, Status};
+use std::rc::Rc;
+
+/// Where the response stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ResponseMode {
+    /// Nothing to do (not inspected, or our own local reply).
+    PassThrough,
+    /// Buffering a JSON body.
+    Buffer,
+    /// Rewriting an event stream chunk by chunk.
+    Stream,
+}
+
+/// Per-request state.
+pub struct Http {
+    policy: Rc<Policy>,
+    exchange: Option<Exchange>,
+    replied: bool,
+    status: u16,
+    response: ResponseMode,
+}
+
+impl Http {
+    pub fn new(policy: Rc<Policy>) -> Self {
+        Http {
+            policy,
+            exchange: None,
+            replied: false,
+            status: 0,
+            response: ResponseMode::PassThrough,
+        }
+    }
+
+    /// Sends `reply` and stops this request; the caller returns `Action::Pause`.
+    fn send(&mut self, reply: &ErrorReply) -> Action {
+        self.replied = true;
+        self.response = ResponseMode::PassThrough;
+        if let Err(status) = host::send_json(reply.status, &reply.headers, &reply.body) {
+            host::log(
+                LogLevel::Error,
+                &format!("llm-warden: cannot send local reply: {status:?}"),
+            );
+        }
+        Action::Pause
+    }
+
+    /// A host call failed mid-request: fail closed with 500.
+    fn internal_error(&mut self, what: &str, status: Status) -> Action {
+        host::log(
+            LogLevel::Error,
+            &format!("llm-warden: {what} failed: {status:?}"),
+        );
+        let reply = match &self.exchange {
+            Some(ex) => ex.reply(
+                ErrorKind::Internal,
+                "llm_warden.internal_error",
+                "the security filter failed",
+            ),
+            None => ErrorReply {
+                status: 500,
+                body: b"{}".to_vec(),
+                headers: Vec::new(),
+            },
+        };
+        self.send(&reply)
+    }
+
+    fn request_headers(&mut self, end_of_stream: bool) -> Result<Action, (&'static str, Status)> {
+        let headers = host::headers(MapType::HttpRequestHeaders)
+            .map_err(|s| ("reading request headers", s))?;
+        let method = header(&headers, ":method").unwrap_or_default();
+        let path = header(&headers, ":path").unwrap_or_default();
+        let request_id = header(&headers, "x-request-id").map(str::to_string);
+        match on_request_head(&self.policy, method, path, &headers, request_id.as_deref()) {
+            HeadDecision::PassThrough => Ok(Action::Continue),
+            HeadDecision::Reply(reply) => Ok(self.send(&reply)),
+            HeadDecision::Inspect(format) => {
+                let exchange = Exchange::new(format, request_id);
+                if end_of_stream {
+                    let reply = exchange.missing_body();
+                    return Ok(self.send(&reply));
+                }
+                // The body may be rewritten, and responses must come back readable. Header setters
+                // only work here, not in body callbacks.
+                for name in ["content-length", "accept-encoding"] {
+                    host::remove_header(MapType::HttpRequestHeaders, name)
+                        .map_err(|s| ("removing a request header", s))?;
+                }
+                self.exchange = Some(exchange);
+                // Hold the headers until the body has been inspected: nothing reaches the upstream before.
+                Ok(Action::Pause)
+            }
+        }
+    }
+
+    fn request_body(
+        &mut self,
+        body_size: usize,
+        end_of_stream: bool,
+    ) -> Result<Action, (&'static str, Status)> {
+        let Some(exchange) = self.exchange.as_mut() else {
+            return Ok(Action::Continue);
+        };
+        if body_size > self.policy.limits.max_request_bytes {
+            let reply = exchange.request_too_large(&self.policy);
+            return Ok(self.send(&reply));
+        }
+        if !end_of_stream {
+            return Ok(Action::Pause);
+        }
+        let body = host::body(BufferType::HttpRequestBody, body_size)
+            .map_err(|s| ("reading the request body", s))?;
+        match exchange.on_request_body(&self.policy, &body) {
+            RequestAction::Forward(None) => Ok(Action::Continue),
+            RequestAction::Forward(Some(new_body)) => {
+                host::replace_body(BufferType::HttpRequestBody, body_size, &new_body)
+                    .map_err(|s| ("rewriting the request body", s))?;
+                Ok(Action::Continue)
+            }
+            RequestAction::Reply(reply) => Ok(self.send(&reply)),
+        }
+    }
+
+    fn response_headers(&mut self) -> Result<Action, (&'static str, Status)> {
+        let Some(exchange) = self.exchange.as_mut().filter(|_| !self.replied) else {
+            return Ok(Action::Continue);
+        };
+        let headers = host::headers(MapType::HttpResponseHeaders)
+            .map_err(|s| ("reading response headers", s))?;
+        self.status = header(&headers, ":status")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let (mode, action) = match exchange.on_response_head(&self.policy, self.status, &headers) {
+            ResponseHead::PassThrough => (ResponseMode::PassThrough, Action::Continue),
+            // Hold the headers: a blocked response must still be able to change its status.
+            ResponseHead::Buffer => (ResponseMode::Buffer, Action::Pause),
+            // Send the headers at once: time to first token matters.
+            ResponseHead::Stream => (ResponseMode::Stream, Action::Continue),
+            ResponseHead::Reply(reply) => return Ok(self.send(&reply)),
+        };
+        if mode != ResponseMode::PassThrough {
+            host::remove_header(MapType::HttpResponseHeaders, "content-length")
+                .map_err(|s| ("removing content-length", s))?;
+        }
+        self.response = mode;
+        Ok(action)
+    }
+
+    fn response_body(
+        &mut self,
+        body_size: usize,
+        end_of_stream: bool,
+    ) -> Result<Action, (&'static str, Status)> {
+        let Some(exchange) = self.exchange.as_mut() else {
+            return Ok(Action::Continue);
+        };
+        match self.response {
+            ResponseMode::PassThrough => Ok(Action::Continue),
+            ResponseMode::Buffer => {
+                if body_size > self.policy.limits.max_response_bytes {
+                    let reply = exchange.response_too_large(&self.policy);
+                    return Ok(self.send(&reply));
+                }
+                if !end_of_stream {
+                    return Ok(Action::Pause);
+                }
+                let body = host::body(BufferType::HttpResponseBody, body_size)
+                    .map_err(|s| ("reading the response body", s))?;
+                match exchange.on_response_body(&self.policy, self.status, &body) {
+                    Ok(None) => Ok(Action::Continue),
+                    Ok(Some(new_body)) => {
+                        host::replace_body(BufferType::HttpResponseBody, body_size, &new_body)
+                            .map_err(|s| ("rewriting the response body", s))?;
+                        Ok(Action::Continue)
+                    }
+                    Err(reply) => Ok(self.send(&reply)),
+                }
+            }
+            ResponseMode::Stream => {
+                let chunk = host::body(BufferType::HttpResponseBody, body_size)
+                    .map_err(|s| ("reading a stream chunk", s))?;
+                let out = exchange.on_stream_chunk(&self.policy, &chunk, end_of_stream);
+                if out != chunk {
+                    host::replace_body(BufferType::HttpResponseBody, body_size, &out)
+                        .map_err(|s| ("rewriting a stream chunk", s))?;
+                }
+                Ok(Action::Continue)
+            }
+        }
+    }
+
+    fn settle(&mut self, result: Result<Action, (&'static str, Status)>) -> Action {
+        result.unwrap_or_else(|(what, status)| self.internal_error(what, status))
+    }
+}
+
+impl Context for Http {}
+
+impl HttpContext for Http {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let result = self.request_headers(end_of_stream);
+        self.settle(result)
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let result = self.request_body(body_size, end_of_stream);
+        self.settle(result)
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        // Trailers mean the body never signalled its end: it was not inspected. Fail closed.
+        match &self.exchange {
+            Some(exchange) if !self.replied => {
+                let reply = exchange.reply(
+                    ErrorKind::InvalidRequest,
+                    "llm_warden.invalid_request",
+                    "request trailers are not supported",
+                );
+                self.send(&reply)
+            }
+            _ => Action::Continue,
+        }
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let result = self.response_headers();
+        self.settle(result)
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let result = self.response_body(body_size, end_of_stream);
+        self.settle(result)
+    }
+}
