@@ -10,14 +10,19 @@ WASM_TARGET := wasm32-unknown-unknown
 WASM       := dist/llm_warden.wasm
 # wasm-bindgen-cli must match the wasm-bindgen version Cargo.lock pins.
 WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/[^0-9.]/,""); print}' Cargo.lock)
+# The OCI image Istio's WasmPlugin pulls: one layer holding plugin.wasm. buildah keeps its storage
+# under target/, so building needs no daemon and leaves nothing behind on the machine.
+OCI        := dist/llm-warden-oci.tar
+VERSION    := $(shell awk -F'"' '/^version = /{print $$2; exit}' Cargo.toml)
+BUILDAH    := buildah --root $(CURDIR)/target/oci/storage --runroot $(CURDIR)/target/oci/run --storage-driver vfs
 UPSTREAM   ?=
 CONFIG     ?=
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: help build run test unit wasm-test e2e lint tools clean
+.PHONY: help build run test unit wasm-test e2e lint tools oci oci-check clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 build: $(WASM) ## build the filter: dist/llm_warden.wasm (release, LTO)
 
@@ -47,7 +52,25 @@ lint: ## rustfmt, clippy (native and wasm32), engine purity
 	cargo clippy --all-targets -- -D warnings
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 	cargo clippy --target $(WASM_TARGET) -- -D warnings
+	cargo fmt --check --manifest-path tests/fixtures/trap-plugin/Cargo.toml
 	@if grep -rnE '(use|extern crate) proxy_wasm|proxy_wasm::' src/engine src/config; then echo 'src/engine and src/config must not use proxy_wasm'; exit 1; fi
+
+oci: $(OCI) ## OCI image of the module for Istio's WasmPlugin: dist/llm-warden-oci.tar (buildah)
+
+$(OCI): $(WASM)
+	@command -v buildah >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah; }
+	@rm -f $@
+	@ctr=$$($(BUILDAH) from --quiet scratch) && \
+	  { $(BUILDAH) copy --quiet --chmod 0644 $$ctr $(WASM) /plugin.wasm && \
+	    $(BUILDAH) config --label org.opencontainers.image.title=llm-warden \
+	      --label org.opencontainers.image.version=$(VERSION) $$ctr && \
+	    $(BUILDAH) commit --quiet --format oci --timestamp 0 --disable-compression=false --rm \
+	      $$ctr oci-archive:$@ >/dev/null || { $(BUILDAH) rm $$ctr >/dev/null; exit 1; }; }
+	@echo "built $@: $$(stat -c %s $@) bytes"
+
+oci-check: oci $(VENV)/.ready ## check the OCI image: one layer, holding plugin.wasm identical to the module
+	@command -v skopeo >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo; }
+	$(PY) -m pytest -q tests/oci
 
 tools: $(VENV)/.ready $(CARGO_BIN)/.wasm-bindgen-$(WBG_VERSION) ## install test tools into .tools (Envoy, SDKs, wasm-bindgen)
 
