@@ -10,11 +10,13 @@ WASM_TARGET := wasm32-unknown-unknown
 WASM       := dist/llm_warden.wasm
 # wasm-bindgen-cli must match the wasm-bindgen version Cargo.lock pins.
 WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/[^0-9.]/,""); print}' Cargo.lock)
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_SECONDS ?= 60
 UPSTREAM   ?=
 CONFIG     ?=
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: help build run test unit wasm-test e2e lint tools clean
+.PHONY: help build run test unit wasm-test e2e lint fuzz tools clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +51,10 @@ lint: ## rustfmt, clippy (native and wasm32), engine purity
 	cargo clippy --target $(WASM_TARGET) -- -D warnings
 	@if grep -rnE '(use|extern crate) proxy_wasm|proxy_wasm::' src/engine src/config; then echo 'src/engine and src/config must not use proxy_wasm'; exit 1; fi
 
+fuzz: $(CARGO_BIN)/.cargo-fuzz-$(CARGO_FUZZ_VERSION) ## fuzz every target FUZZ_SECONDS (60) each; prints executions and crashes
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh $(FUZZ_TARGETS)
+
 tools: $(VENV)/.ready $(CARGO_BIN)/.wasm-bindgen-$(WBG_VERSION) ## install test tools into .tools (Envoy, SDKs, wasm-bindgen)
 
 $(VENV)/.ready: tests/requirements.txt
@@ -61,6 +67,11 @@ $(CARGO_BIN)/.wasm-bindgen-$(WBG_VERSION): Cargo.lock
 	cargo install wasm-bindgen-cli --version $(WBG_VERSION) --root $(TOOLS)/cargo
 	@touch $@
 
+$(CARGO_BIN)/.cargo-fuzz-$(CARGO_FUZZ_VERSION):
+	cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --root $(TOOLS)/cargo
+	@touch $@
+
 clean: ## remove build outputs (keeps .tools)
 	cargo clean
+	rm -rf fuzz/target
 	rm -rf dist
