@@ -15,11 +15,14 @@ WBG_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/{getline; gsub(/[^0-9.]/,"
 OCI        := dist/llm-warden-oci.tar
 VERSION    := $(shell awk -F'"' '/^version = /{print $$2; exit}' Cargo.toml)
 BUILDAH    := buildah --root $(CURDIR)/target/oci/storage --runroot $(CURDIR)/target/oci/run --storage-driver vfs
+
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_SECONDS ?= 60
 UPSTREAM   ?=
 CONFIG     ?=
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: help build run test unit wasm-test e2e lint tools oci oci-check clean
+.PHONY: help build run test unit wasm-test e2e lint fuzz tools oci oci-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,6 +75,10 @@ oci-check: oci $(VENV)/.ready ## check the OCI image: one layer, holding plugin.
 	@command -v skopeo >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo; }
 	$(PY) -m pytest -q tests/oci
 
+fuzz: $(CARGO_BIN)/.cargo-fuzz-$(CARGO_FUZZ_VERSION) ## fuzz every target FUZZ_SECONDS (60) each; prints executions and crashes
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh $(FUZZ_TARGETS)
+
 tools: $(VENV)/.ready $(CARGO_BIN)/.wasm-bindgen-$(WBG_VERSION) ## install test tools into .tools (Envoy, SDKs, wasm-bindgen)
 
 $(VENV)/.ready: tests/requirements.txt
@@ -84,6 +91,11 @@ $(CARGO_BIN)/.wasm-bindgen-$(WBG_VERSION): Cargo.lock
 	cargo install wasm-bindgen-cli --version $(WBG_VERSION) --root $(TOOLS)/cargo
 	@touch $@
 
+$(CARGO_BIN)/.cargo-fuzz-$(CARGO_FUZZ_VERSION):
+	cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --root $(TOOLS)/cargo
+	@touch $@
+
 clean: ## remove build outputs (keeps .tools)
 	cargo clean
+	rm -rf fuzz/target
 	rm -rf dist

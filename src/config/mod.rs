@@ -30,12 +30,29 @@ impl fmt::Display for ConfigError {
 }
 
 impl ConfigError {
+    /// An error at `path`. Both may quote the configuration (a key's name), so control characters
+    /// are escaped: the error is logged as one line, and a key cannot forge more.
     pub(crate) fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError {
-            path: path.into(),
-            message: message.into(),
+            path: one_line(path.into()),
+            message: one_line(message.into()),
         }
     }
+}
+
+fn one_line(text: String) -> String {
+    if !text.contains(char::is_control) {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Reads and compiles a plugin configuration. Empty input (no configuration) means `{}`: every

@@ -61,3 +61,13 @@ fn routes_are_normalised() {
     assert_eq!(p.routes[0].format, ApiFormat::OpenAiChat);
     assert!(!p.routes[0].under_any_prefix);
 }
+
+/// Found by the `config` fuzz target: a key with an escaped newline made the error, which the
+/// filter logs, two lines.
+#[test]
+fn error_quoting_a_key_with_a_newline_stays_one_line() {
+    let e = load(br#"{"limits":{"max_x\nforged line":1}}"#).unwrap_err();
+    assert_eq!(e.path, "limits.max_x\\nforged line");
+    assert!(e.message.starts_with("unknown field `max_x\\nforged line`"));
+    assert!(!e.to_string().contains(['\n', '\r']));
+}

@@ -2,7 +2,9 @@
 //!
 //! Paths are compared after the normalisation an upstream server might apply itself (query removed,
 //! percent-decoding, repeated slashes merged, dot segments resolved, ASCII case folded), so that
-//! `//v1/Chat/%63ompletions?x=1` cannot slip past a route for `/v1/chat/completions`.
+//! `//v1/Chat/%63ompletions?x=1` cannot slip past a route for `/v1/chat/completions`. Decoding is
+//! repeated until no escape is left, because an upstream may decode more than once (`%2563` is
+//! `c`), and a byte that is not UTF-8 never stops the rest of the path from being decoded.
 
 use super::api::ApiFormat;
 
@@ -40,8 +42,11 @@ pub fn match_route(routes: &[Route], path: &str) -> Option<ApiFormat> {
         .map(|r| r.format)
 }
 
-/// The path as an upstream would route it: no query or fragment, percent-decoded, single
-/// slashes, no `.`/`..` segments, ASCII lowercase, no trailing slash.
+/// The path as an upstream would route it: no query or fragment, percent-decoded (repeatedly),
+/// single slashes, no `.`/`..` segments, ASCII lowercase, no trailing slash.
+///
+/// The result is a fixed point: normalising it again changes nothing. A `?` or `#` that was
+/// escaped in the path is part of a segment, not a query, and stays escaped (`%3f`, `%23`).
 pub fn normalise_path(path: &str) -> String {
     let path = path.split(['?', '#']).next().unwrap_or_default();
     let decoded = percent_decode(path);
@@ -58,7 +63,13 @@ pub fn normalise_path(path: &str) -> String {
     let mut out = String::with_capacity(decoded.len() + 1);
     for s in segments {
         out.push('/');
-        out.push_str(s);
+        for c in s.chars() {
+            match c {
+                '?' => out.push_str("%3f"),
+                '#' => out.push_str("%23"),
+                c => out.push(c),
+            }
+        }
     }
     if out.is_empty() {
         out.push('/');
@@ -67,31 +78,31 @@ pub fn normalise_path(path: &str) -> String {
     out
 }
 
-/// Decodes `%XX` escapes; invalid escapes and non-UTF-8 results are left as written.
+/// Decodes `%XX` escapes until none is left, in one pass: a decoded byte can complete an escape
+/// with the bytes before it (`%25` `63` is `%63` is `c`), so the end of the output is checked again
+/// after each decode. Each decode shortens the output by two bytes, so the work is linear. Invalid
+/// escapes stay as written; bytes that are not UTF-8 become U+FFFD.
 fn percent_decode(s: &str) -> String {
     if !s.contains('%') {
         return s.to_string();
     }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (b, hex) {
-            (b'%', Some(decoded)) => {
-                out.push(decoded);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
+    let mut out = Vec::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        out.push(b);
+        while let [.., b'%', hi, lo] = *out.as_slice() {
+            let (Some(hi), Some(lo)) = (hex(hi), hex(lo)) else {
+                break;
+            };
+            out.truncate(out.len() - 3);
+            out.push(hi << 4 | lo);
         }
     }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    // INVARIANT: a hex digit's value is below 16, so the cast cannot truncate.
+    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 #[cfg(test)]
@@ -118,6 +129,47 @@ mod tests {
         assert_eq!(normalise_path("/v1%2fmessages"), "/v1/messages");
         assert_eq!(normalise_path("/a%zz%"), "/a%zz%");
         assert_eq!(normalise_path(""), "/");
+    }
+
+    /// Found by the `route` fuzz target (`%2570` against `%70`): decoding once left `%70`, which an
+    /// upstream that decodes twice, or a second normalisation, reads as `p`.
+    #[test]
+    fn double_encoded_escapes_decode_fully() {
+        assert_eq!(normalise_path("/%2570"), "/p");
+        assert_eq!(normalise_path("/%25%37%30"), "/p");
+        assert_eq!(
+            normalise_path("/v1/chat/%252563ompletions"),
+            "/v1/chat/completions"
+        );
+        for path in ["/%2570", "/%%7%70", "/a%3fb", "/a%23b", "/%25zz", "/%ff"] {
+            let once = normalise_path(path);
+            assert_eq!(normalise_path(&once), once, "{path}");
+        }
+    }
+
+    /// Found by the `route` fuzz target (`v%a5/coyyyyy`, letters escaped): an escape decoding to a
+    /// byte that is not UTF-8 left the whole path undecoded, so `/%ff/v1/chat/%63ompletions`
+    /// passed uninspected.
+    #[test]
+    fn invalid_utf8_escape_does_not_stop_decoding() {
+        assert_eq!(normalise_path("/v%a5/%63"), "/v\u{fffd}/c");
+        let routes = default_routes();
+        assert_eq!(
+            match_route(&routes, "/%ff/v1/chat/%63ompletions"),
+            Some(ApiFormat::OpenAiChat)
+        );
+        assert_eq!(
+            match_route(&routes, "/%ff/../v1/%6Dessages"),
+            Some(ApiFormat::AnthropicMessages)
+        );
+    }
+
+    /// An escaped `?` or `#` is part of a segment, not a query: it stays escaped, so that
+    /// normalising again does not cut the path there.
+    #[test]
+    fn escaped_query_characters_stay_escaped() {
+        assert_eq!(normalise_path("/a%3Fb%23c?q#f"), "/a%3fb%23c");
+        assert_eq!(normalise_path("/a%3fb%23c"), "/a%3fb%23c");
     }
 
     #[test]

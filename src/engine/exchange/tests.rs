@@ -126,3 +126,26 @@ fn streams_pass_unchanged_at_every_cut() {
         );
     }
 }
+
+/// `limits.max_json_depth` goes up to 512: parsing, reading (tool inputs are read recursively) and
+/// dropping a tree that deep must fit the stack, on wasm32 too.
+#[test]
+fn nesting_at_the_largest_configurable_depth_fits_the_stack() {
+    let mut p = Policy::default();
+    p.limits.max_json_depth = 512;
+    // Five levels of message structure around the tool input: 507 arrays reach the limit.
+    let body = |arrays: usize| {
+        let input = format!("{}\"x\"{}", "[".repeat(arrays), "]".repeat(arrays));
+        format!(
+            r#"{{"messages":[{{"role":"assistant","content":[{{"type":"tool_use","input":{input}}}]}}]}}"#
+        )
+    };
+    let mut ex = Exchange::new(ApiFormat::AnthropicMessages, None);
+    assert_eq!(status(ex.on_request_body(&p, body(507).as_bytes())), 200);
+    assert_eq!(status(ex.on_request_body(&p, body(508).as_bytes())), 400);
+    // A response's tool input, three levels down.
+    let input = format!("{}\"x\"{}", "[".repeat(509), "]".repeat(509));
+    let body = format!(r#"{{"content":[{{"type":"tool_use","name":"n","input":{input}}}]}}"#);
+    ex.on_response_head(&p, 200, &h(&[("content-type", "application/json")]));
+    assert_eq!(ex.on_response_body(&p, 200, body.as_bytes()), Ok(None));
+}
