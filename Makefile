@@ -14,7 +14,7 @@ UPSTREAM   ?=
 CONFIG     ?=
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: help build run test unit wasm-test e2e lint tools clean
+.PHONY: help build run test unit wasm-test e2e lint bench tools clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,13 @@ lint: ## rustfmt, clippy (native and wasm32), engine purity
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 	cargo clippy --target $(WASM_TARGET) -- -D warnings
 	@if grep -rnE '(use|extern crate) proxy_wasm|proxy_wasm::' src/engine src/config; then echo 'src/engine and src/config must not use proxy_wasm'; exit 1; fi
+
+bench: build $(VENV)/.ready ## benchmark Envoy with vs without the filter, and the engine: bench/RESULTS.md (QUICK=1: short)
+	@command -v wrk >/dev/null || { echo "make bench needs wrk, the HTTP load generator: apt-get install wrk"; exit 1; }
+	@command -v node >/dev/null || echo "Node.js is missing: the engine's wasm micro-benchmarks will be skipped"
+	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(CONFIG),--config $(CONFIG)) \
+	  --command "make bench$(if $(QUICK), QUICK=1)$(if $(CONFIG), CONFIG=$(CONFIG))"
 
 tools: $(VENV)/.ready $(CARGO_BIN)/.wasm-bindgen-$(WBG_VERSION) ## install test tools into .tools (Envoy, SDKs, wasm-bindgen)
 
