@@ -309,12 +309,12 @@ def measure(rig, variant, case, seconds, connections):
             "cpu_us": d["proxy"] / max(1, w["requests"]) * 1e6, "proxy_busy": d["proxy"] / wall,
             "other_proxy_core": max(0.0, d["proxy_core"] - d["proxies"]) / wall,
             "other_load_core": max(0.0, d["load_core"] - d["upstream"] - d["ours"]) / wall,
-            "non_2xx": non_2xx, "upstream_new_cx": d["cluster.llm_upstream.upstream_cx_total"]}
+            "non_2xx": non_2xx}
 
 
 def counters(rig, proxy):
     """CPU seconds so far (each core's busy time; the proxy's, both proxies', the upstream's; this process's
-    and its finished children's, i.e. wrk's) and the proxy's request and connection counters."""
+    and its finished children's, i.e. wrk's) and the proxy's request counters."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     out = {"proxy": proxy.cpu_seconds(), "proxies": sum(p.cpu_seconds() for p in rig.proxies.values()),
            "upstream": rig.upstream.cpu_seconds(),
@@ -322,9 +322,7 @@ def counters(rig, proxy):
            "proxy_core": procs.core_busy_seconds(rig.proxy_cpu) if rig.proxy_cpu is not None else 0.0,
            "load_core": procs.core_busy_seconds(rig.load_cpu) if rig.load_cpu is not None else 0.0}
     stats = proxy.stats("http.llm.downstream_rq_")
-    stats.update(proxy.stats("cluster.llm_upstream.upstream_cx_total"))
-    for name in ("http.llm.downstream_rq_completed", "http.llm.downstream_rq_2xx",
-                 "cluster.llm_upstream.upstream_cx_total"):
+    for name in ("http.llm.downstream_rq_completed", "http.llm.downstream_rq_2xx"):
         out[name] = stats.get(name, 0)
     return out
 
