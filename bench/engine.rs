@@ -1,0 +1,293 @@
+//! Engine micro-benchmarks: the throughput (MB/s) of each engine stage on the traffic `make bench`
+//! sends through Envoy — OpenAI chat requests of 1, 16 and 128 KiB of benign English prose, the
+//! chat completion and the chat-completion event stream (23 events) that answer them.
+//!
+//! ```sh
+//! cargo bench --bench engine                       # native
+//! cargo bench --bench engine --no-default-features --target wasm32-wasip1   # wasm, under Node
+//! ```
+//!
+//! The wasm32-wasip1 build runs under Node (V8, the engine Envoy embeds) through `bench/wasi.mjs`,
+//! the cargo runner for that target. Arguments after `--`: `--quick` (short timings), `--json` (one
+//! JSON object a line); any other word keeps the benchmarks whose name and input contain it
+//! (`on_request_body`, `128 KiB`). Without `--bench` (as `cargo test --all-targets` runs it) every
+//! benchmark runs once, untimed: a smoke test that its input is accepted, never a timing assertion.
+//!
+//! Calls are timed in batches by the thread's CPU time (bench/timing.rs), so that other processes on
+//! a shared core do not count; the median batch is reported.
+//!
+//! To add a benchmark, write one function `fn(&[u8]) -> Result<Timed<'_>, String>` that prepares
+//! what it needs from the input bytes and returns the closure to time, and list it in [`BENCHES`].
+
+mod inputs;
+mod timing;
+
+use inputs::{Over, events, inputs};
+use llm_warden::config;
+use llm_warden::engine::api::sse::EventSplitter;
+use llm_warden::engine::api::{ApiFormat, RequestView};
+use llm_warden::engine::exchange::{Exchange, RequestAction, ResponseHead};
+use llm_warden::engine::inject;
+use llm_warden::engine::json;
+use llm_warden::engine::policy::Policy;
+use std::hint::black_box;
+use std::time::Duration;
+use timing::{Clock, measure};
+
+/// The work being timed; returns anything derived from its result, so that it is not optimised away.
+type Timed<'a> = Box<dyn FnMut() -> usize + 'a>;
+
+/// Prepares a benchmark from its input: untimed set-up, then the closure to time.
+type Setup = fn(&[u8]) -> Result<Timed<'_>, String>;
+
+/// One benchmark.
+struct Bench {
+    name: &'static str,
+    over: Over,
+    setup: Setup,
+}
+
+/// Every benchmark, in pipeline order.
+const BENCHES: &[Bench] = &[
+    Bench {
+        name: "json::parse",
+        over: Over::Requests,
+        setup: json_parse,
+    },
+    Bench {
+        name: "RequestView::parse",
+        over: Over::Requests,
+        setup: request_view,
+    },
+    Bench {
+        name: "inject::scan",
+        over: Over::Requests,
+        setup: inject_scan,
+    },
+    Bench {
+        name: "Exchange::on_request_body",
+        over: Over::Requests,
+        setup: on_request_body,
+    },
+    Bench {
+        name: "Exchange::on_response_body",
+        over: Over::Response,
+        setup: on_response_body,
+    },
+    Bench {
+        name: "sse::EventSplitter",
+        over: Over::Stream,
+        setup: event_splitter,
+    },
+    Bench {
+        name: "Exchange::on_stream_chunk",
+        over: Over::Stream,
+        setup: on_stream_chunk,
+    },
+];
+
+const MAX_DEPTH: usize = 64;
+
+fn json_parse(body: &[u8]) -> Result<Timed<'_>, String> {
+    json::parse(body, MAX_DEPTH).map_err(|e| e.to_string())?;
+    Ok(Box::new(move || {
+        json::parse(body, MAX_DEPTH).map_or(0, |v| v.span.end)
+    }))
+}
+
+fn request_view(body: &[u8]) -> Result<Timed<'_>, String> {
+    let root = json::parse(body, MAX_DEPTH).map_err(|e| e.to_string())?;
+    RequestView::parse(ApiFormat::OpenAiChat, &root).map_err(|e| e.to_string())?;
+    Ok(Box::new(move || {
+        RequestView::parse(ApiFormat::OpenAiChat, &root).map_or(0, |v| v.texts.len())
+    }))
+}
+
+fn inject_scan(body: &[u8]) -> Result<Timed<'_>, String> {
+    let settings = default_policy()?.injection;
+    // The texts borrow the parsed body, which must outlive the closure: leak it (a few per run).
+    let root = Box::leak(Box::new(
+        json::parse(body, MAX_DEPTH).map_err(|e| e.to_string())?,
+    ));
+    let texts = RequestView::parse(ApiFormat::OpenAiChat, root)
+        .map_err(|e| e.to_string())?
+        .texts;
+    if let Some(finding) = inject::scan(&settings, &texts) {
+        return Err(format!("the benign body was flagged: {finding:?}"));
+    }
+    Ok(Box::new(move || {
+        inject::scan(&settings, &texts).map_or(0, |f| f.text_index + 1)
+    }))
+}
+
+fn on_request_body(body: &[u8]) -> Result<Timed<'_>, String> {
+    let policy = default_policy()?;
+    let action = Exchange::new(ApiFormat::OpenAiChat, None).on_request_body(&policy, body);
+    if action != RequestAction::Forward(None) {
+        return Err(format!(
+            "the benign body was not forwarded as is: {action:?}"
+        ));
+    }
+    Ok(Box::new(move || {
+        let mut exchange = Exchange::new(ApiFormat::OpenAiChat, None);
+        match exchange.on_request_body(&policy, body) {
+            RequestAction::Forward(_) => 1,
+            RequestAction::Reply(_) => 0,
+        }
+    }))
+}
+
+fn on_response_body(body: &[u8]) -> Result<Timed<'_>, String> {
+    let policy = default_policy()?;
+    let headers = [("content-type".to_string(), "application/json".to_string())];
+    let mut exchange = Exchange::new(ApiFormat::OpenAiChat, None);
+    let head = exchange.on_response_head(&policy, 200, &headers);
+    if head != ResponseHead::Buffer || exchange.on_response_body(&policy, 200, body) != Ok(None) {
+        return Err(format!("the completion is not forwarded as is: {head:?}"));
+    }
+    Ok(Box::new(move || {
+        let mut exchange = Exchange::new(ApiFormat::OpenAiChat, None);
+        exchange.on_response_head(&policy, 200, &headers);
+        match exchange.on_response_body(&policy, 200, body) {
+            Ok(_) => 1,
+            Err(_) => 0,
+        }
+    }))
+}
+
+fn event_splitter(stream: &[u8]) -> Result<Timed<'_>, String> {
+    let chunks = events(stream);
+    let max_event = default_policy()?.limits.max_event_bytes;
+    Ok(Box::new(move || {
+        let mut splitter = EventSplitter::new(max_event);
+        let mut out = Vec::new();
+        for chunk in &chunks {
+            if splitter.push(chunk, &mut out).is_err() {
+                return 0;
+            }
+        }
+        out.extend(splitter.finish());
+        out.len()
+    }))
+}
+
+fn on_stream_chunk(stream: &[u8]) -> Result<Timed<'_>, String> {
+    let policy = default_policy()?;
+    let chunks = events(stream);
+    let headers = [("content-type".to_string(), "text/event-stream".to_string())];
+    let head = Exchange::new(ApiFormat::OpenAiChat, None).on_response_head(&policy, 200, &headers);
+    if head != ResponseHead::Stream {
+        return Err(format!("the event stream is not streamed: {head:?}"));
+    }
+    Ok(Box::new(move || {
+        let mut exchange = Exchange::new(ApiFormat::OpenAiChat, None);
+        exchange.on_response_head(&policy, 200, &headers);
+        let mut sent = 0;
+        for (i, chunk) in chunks.iter().enumerate() {
+            sent += exchange
+                .on_stream_chunk(&policy, chunk, i + 1 == chunks.len())
+                .len();
+        }
+        sent
+    }))
+}
+
+/// The policy of the plugin configuration `{}`: every protection on.
+fn default_policy() -> Result<Policy, String> {
+    config::load(b"{}").map_err(|e| e.to_string())
+}
+
+/// Command-line options.
+struct Options {
+    timed: bool,
+    quick: bool,
+    json: bool,
+    filters: Vec<String>,
+}
+
+impl Options {
+    fn from_args() -> Self {
+        let mut options = Options {
+            timed: false,
+            quick: false,
+            json: false,
+            filters: Vec::new(),
+        };
+        for arg in std::env::args().skip(1) {
+            match arg.as_str() {
+                "--bench" => options.timed = true,
+                "--quick" => options.quick = true,
+                "--json" => options.json = true,
+                other if other.starts_with('-') => {}
+                other => options.filters.push(other.to_string()),
+            }
+        }
+        options
+    }
+
+    fn selects(&self, name: &str) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|f| name.contains(f.as_str()))
+    }
+
+    /// Time spent measuring one benchmark on one input (after as much again of warm-up).
+    fn budget(&self) -> Duration {
+        Duration::from_millis(if self.quick { 100 } else { 300 })
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let options = Options::from_args();
+    match run(&options) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("engine bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(options: &Options) -> Result<(), String> {
+    let arch = std::env::consts::ARCH;
+    let clock = Clock::best();
+    if options.timed && !options.json {
+        println!(
+            "{:<28} {:<9} {:>9} {:>10} {:>10}",
+            format!("engine ({arch}, {} time)", clock.name()),
+            "input",
+            "bytes",
+            "MB/s",
+            "µs/call"
+        );
+    }
+    for bench in BENCHES {
+        for (label, input) in inputs(bench.over)? {
+            if !options.selects(&format!("{} {label}", bench.name)) {
+                continue;
+            }
+            let mut timed =
+                (bench.setup)(&input).map_err(|e| format!("{} {label}: {e}", bench.name))?;
+            if !options.timed {
+                black_box(timed());
+                println!("ok {} {label}", bench.name);
+                continue;
+            }
+            let seconds = measure(&mut timed, options.budget(), clock);
+            let mb_s = input.len() as f64 / seconds / 1e6;
+            let us = seconds * 1e6;
+            if options.json {
+                let line = serde_json::json!({
+                    "arch": arch, "clock": clock.name(), "bench": bench.name, "input": label,
+                    "bytes": input.len(), "mb_s": mb_s, "us_per_call": us,
+                });
+                println!("{line}");
+            } else {
+                println!(
+                    "{:<28} {label:<9} {:>9} {mb_s:>10.1} {us:>10.2}",
+                    bench.name,
+                    input.len()
+                );
+            }
+        }
+    }
+    Ok(())
+}
