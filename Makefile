@@ -22,7 +22,7 @@ UPSTREAM   ?=
 CONFIG     ?=
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: help build run test unit wasm-test e2e lint bench fuzz tools oci oci-check clean
+.PHONY: help build run test unit wasm-test e2e lint eval eval-injection train-injection bench fuzz tools oci oci-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,20 @@ wasm-test: $(CARGO_BIN)/.wasm-bindgen-$(WBG_VERSION) ## engine tests on wasm32 u
 
 e2e: build $(VENV)/.ready ## end-to-end tests through the real Envoy and the official SDKs
 	$(PY) -m pytest -q tests/e2e
+
+CORPUS ?= ../shared/corpus
+
+eval: eval-injection ## quality on the labelled corpora (CORPUS=../shared/corpus): detection, false positives, recall
+
+eval-injection: ## prompt-injection detection and false-positive rates, natively, then through Envoy
+	cargo run --release -q --example eval_injection -- --corpus $(CORPUS)
+	$(MAKE) --no-print-directory build $(VENV)/.ready
+	$(PY) tools/eval_envoy.py --corpus $(CORPUS)
+
+train-injection: $(VENV)/.ready ## retrain the learned model (src/engine/inject/model.bin) from CORPUS
+	$(PY) -m pip install -q numpy==2.4.6 scipy==1.17.1 scikit-learn==1.9.1
+	cargo run --release -q --example injection_features -- $(CORPUS)/attacks.jsonl $(CORPUS)/benign.jsonl > target/injection-features.tsv
+	$(PY) tools/train_injection.py target/injection-features.tsv src/engine/inject/model.bin
 
 lint: ## rustfmt, clippy (native and wasm32), engine purity
 	cargo fmt --check

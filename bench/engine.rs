@@ -116,7 +116,7 @@ fn inject_scan(body: &[u8]) -> Result<Timed<'_>, String> {
         return Err(format!("the benign body was flagged: {finding:?}"));
     }
     Ok(Box::new(move || {
-        inject::scan(&settings, &texts).map_or(0, |f| f.text_index + 1)
+        inject::scan(&settings, &texts).map_or(0, |f| f.category.len())
     }))
 }
 

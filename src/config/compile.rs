@@ -1,7 +1,7 @@
 //! From the raw configuration to the engine's policy: every value checked, defaults applied.
 
 use super::ConfigError;
-use super::raw::{RawApi, RawConfig, RawLimits, RawMode};
+use super::raw::{RawApi, RawCheck, RawConfig, RawInjection, RawLimits, RawMode};
 use crate::engine::api::ApiFormat;
 use crate::engine::inject;
 use crate::engine::policy::{Limits, Policy};
@@ -40,9 +40,61 @@ pub fn compile(raw: RawConfig) -> Result<Policy, ConfigError> {
     Ok(Policy {
         routes,
         limits: limits(&raw.limits)?,
-        injection: inject::Settings {
-            mode: mode(raw.injection.mode.unwrap_or(RawMode::Block)),
-        },
+        injection: injection(&raw.injection)?,
+        hold_headers: raw.hold_headers.unwrap_or(true),
+    })
+}
+
+fn injection(raw: &RawInjection) -> Result<inject::Settings, ConfigError> {
+    let threshold = match raw.threshold {
+        None => inject::DEFAULT_THRESHOLD,
+        Some(t) if (0.1..=10.0).contains(&t) => t as f32,
+        Some(_) => {
+            return Err(ConfigError::at(
+                "injection.threshold",
+                "must be between 0.1 and 10",
+            ));
+        }
+    };
+    for (field, patterns) in [("deny", &raw.deny), ("allow", &raw.allow)] {
+        for (i, pattern) in patterns.iter().enumerate() {
+            inject::check_pattern(pattern)
+                .map_err(|e| ConfigError::at(format!("injection.{field}[{i}]"), e))?;
+        }
+    }
+    let detector = if raw.deny.is_empty() && raw.allow.is_empty() {
+        inject::standard_detector()
+    } else {
+        let built = inject::Detector::build(&raw.deny, &raw.allow)
+            .map_err(|e| ConfigError::at("injection", e))?;
+        Some(std::sync::Arc::new(built))
+    };
+    let s = &raw.sources;
+    let configured = [
+        s.system,
+        s.developer,
+        s.user,
+        s.assistant,
+        s.tool_results,
+        s.tool_arguments,
+        s.tool_definitions,
+    ];
+    let mut checks = [None; 7];
+    for ((slot, source), check) in checks.iter_mut().zip(inject::Source::ALL).zip(configured) {
+        *slot = match check {
+            None => source.default_check(),
+            Some(RawCheck::Off) => None,
+            Some(RawCheck::Standard) => Some(inject::Strictness::Standard),
+            Some(RawCheck::Strict) => Some(inject::Strictness::Strict),
+        };
+    }
+    let detector = detector
+        .ok_or_else(|| ConfigError::at("injection", "the built-in detector failed to compile"))?;
+    Ok(inject::Settings {
+        mode: mode(raw.mode.unwrap_or(RawMode::Block)),
+        threshold,
+        checks,
+        detector: Some(detector),
     })
 }
 

@@ -13,6 +13,9 @@ pub struct RawConfig {
     pub limits: RawLimits,
     /// Prompt-injection detection.
     pub injection: RawInjection,
+    /// Whether the host holds headers while the body is inspected (`false` for Istio's WasmPlugin,
+    /// which cannot set Envoy's `allow_on_headers_stop_iteration`).
+    pub hold_headers: Option<bool>,
 }
 
 /// One route.
@@ -64,6 +67,38 @@ pub struct RawLimits {
 pub struct RawInjection {
     /// `block` (403), `monitor` (record only) or `off`.
     pub mode: Option<RawMode>,
+    /// Score at or above which a request is an injection.
+    pub threshold: Option<f64>,
+    /// How texts of each source are checked.
+    pub sources: RawSources,
+    /// Phrases that make a request an injection on their own.
+    pub deny: Vec<String>,
+    /// Phrases whose words never count as signals (an application's own wording).
+    pub allow: Vec<String>,
+}
+
+/// Per-source checks; absent means the source's default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[allow(missing_docs)]
+pub struct RawSources {
+    pub system: Option<RawCheck>,
+    pub developer: Option<RawCheck>,
+    pub user: Option<RawCheck>,
+    pub assistant: Option<RawCheck>,
+    pub tool_results: Option<RawCheck>,
+    pub tool_arguments: Option<RawCheck>,
+    pub tool_definitions: Option<RawCheck>,
+}
+
+/// How strictly one source is checked.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum RawCheck {
+    Off,
+    Standard,
+    Strict,
 }
 
 /// Enforcement modes.

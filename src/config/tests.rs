@@ -21,7 +21,7 @@ fn empty_and_braces_mean_secure_defaults() {
 fn errors_name_the_json_path() {
     assert_eq!(
         err(r#"{"bogus":1}"#),
-        "bogus: unknown field `bogus`, expected one of `routes`, `limits`, `injection`"
+        "bogus: unknown field `bogus`, expected one of `routes`, `limits`, `injection`, `hold_headers`"
     );
     assert_eq!(
         err(r#"{"injection":{"mode":"maybe"}}"#),
@@ -70,4 +70,36 @@ fn error_quoting_a_key_with_a_newline_stays_one_line() {
     assert_eq!(e.path, "limits.max_x\\nforged line");
     assert!(e.message.starts_with("unknown field `max_x\\nforged line`"));
     assert!(!e.to_string().contains(['\n', '\r']));
+}
+
+#[test]
+fn injection_settings() {
+    use crate::engine::inject::{Source, Strictness};
+    let p = load(
+        br#"{"injection":{"threshold":1.5,"sources":{"system":"standard","tool_results":"off"},
+        "deny":["purple elephant"],"allow":["ignore the formatting"]}}"#,
+    )
+    .unwrap();
+    assert_eq!(p.injection.threshold, 1.5);
+    assert_eq!(
+        p.injection.checks[Source::System as usize],
+        Some(Strictness::Standard)
+    );
+    assert_eq!(p.injection.checks[Source::ToolResults as usize], None);
+    assert_eq!(
+        p.injection.checks[Source::User as usize],
+        Some(Strictness::Standard)
+    );
+    assert_eq!(
+        err(r#"{"injection":{"threshold":0}}"#),
+        "injection.threshold: must be between 0.1 and 10"
+    );
+    assert_eq!(
+        err(r#"{"injection":{"allow":["ok phrase","--"]}}"#),
+        "injection.allow[1]: must contain a letter or digit"
+    );
+    assert_eq!(
+        err(r#"{"injection":{"sources":{"user":"lenient"}}}"#),
+        "injection.sources.user: unknown variant `lenient`, expected one of `off`, `standard`, `strict`"
+    );
 }

@@ -36,6 +36,10 @@ pub struct Policy {
     pub limits: Limits,
     /// Prompt-injection detection.
     pub injection: inject::Settings,
+    /// Hold request headers until the body is inspected, and JSON response headers until the
+    /// body is; `false` where the host cannot (the upstream then sees the request headers first,
+    /// and a response can no longer change its status once its body is judged).
+    pub hold_headers: bool,
 }
 
 impl Default for Policy {
@@ -44,6 +48,7 @@ impl Default for Policy {
             routes: default_routes(),
             limits: Limits::default(),
             injection: inject::Settings::default(),
+            hold_headers: true,
         }
     }
 }

@@ -41,6 +41,15 @@ impl Http {
         }
     }
 
+    /// What to answer a headers callback whose headers should wait for the body.
+    fn hold(&self) -> Action {
+        if self.policy.hold_headers {
+            Action::Pause
+        } else {
+            Action::Continue
+        }
+    }
+
     /// Sends `reply` and stops this request; the caller returns `Action::Pause`.
     fn send(&mut self, reply: &ErrorReply) -> Action {
         self.replied = true;
@@ -98,7 +107,7 @@ impl Http {
                 }
                 self.exchange = Some(exchange);
                 // Hold the headers until the body has been inspected: nothing reaches the upstream before.
-                Ok(Action::Pause)
+                Ok(self.hold())
             }
         }
     }
@@ -120,7 +129,20 @@ impl Http {
         }
         let body = host::body(BufferType::HttpRequestBody, body_size)
             .map_err(|s| ("reading the request body", s))?;
-        match exchange.on_request_body(&self.policy, &body) {
+        let action = exchange.on_request_body(&self.policy, &body);
+        for decision in &exchange.decisions {
+            // Until the audit log exists: one line per decision, never any request text.
+            host::log(
+                LogLevel::Info,
+                &format!(
+                    "llm-warden: {} {} request_id={}",
+                    decision.action,
+                    decision.category,
+                    exchange.request_id.as_deref().unwrap_or("-")
+                ),
+            );
+        }
+        match action {
             RequestAction::Forward(None) => Ok(Action::Continue),
             RequestAction::Forward(Some(new_body)) => {
                 host::replace_body(BufferType::HttpRequestBody, body_size, &new_body)
@@ -143,7 +165,7 @@ impl Http {
         let (mode, action) = match exchange.on_response_head(&self.policy, self.status, &headers) {
             ResponseHead::PassThrough => (ResponseMode::PassThrough, Action::Continue),
             // Hold the headers: a blocked response must still be able to change its status.
-            ResponseHead::Buffer => (ResponseMode::Buffer, Action::Pause),
+            ResponseHead::Buffer => (ResponseMode::Buffer, self.hold()),
             // Send the headers at once: time to first token matters.
             ResponseHead::Stream => (ResponseMode::Stream, Action::Continue),
             ResponseHead::Reply(reply) => return Ok(self.send(&reply)),

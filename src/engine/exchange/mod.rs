@@ -126,10 +126,14 @@ impl Exchange {
                 category: finding.category,
             });
             if blocked {
+                let message = format!(
+                    "request blocked by policy: prompt_injection ({})",
+                    finding.category
+                );
                 return RequestAction::Reply(self.reply(
                     ErrorKind::Blocked,
                     "llm_warden.prompt_injection",
-                    "request blocked by policy: prompt_injection",
+                    &message,
                 ));
             }
         }

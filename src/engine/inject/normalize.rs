@@ -1,0 +1,481 @@
+//! Normalisation before matching: one linear pass that undoes the usual evasions.
+//!
+//! Output is lowercase text in which words are runs of letters and digits and everything between
+//! words is kept as a gap (punctuation verbatim, whitespace collapsed to one space or newline), so
+//! that both words (`ignore previous instructions`) and delimiters (`<|im_start|>`, `[inst]`) can be
+//! matched. Undone on the way:
+//!
+//! - compatibility forms: fullwidth, mathematical alphanumerics, circled letters, ligatures,
+//!   super/subscripts, small capitals, accents (`𝐢𝐠𝐧𝐨𝐫𝐞`, `ｉｇｎｏｒｅ`, `ìgnöre` → `ignore`);
+//! - lookalike letters of other scripts inside Latin words (Cyrillic `о` in `ignоre`);
+//! - invisible characters: zero-width, bidi controls, soft hyphen, combining marks (Zalgo);
+//! - ASCII smuggled in Unicode tag characters or variation selectors: removed from the text and
+//!   decoded into [`Normalized::hidden`] to be scanned on its own;
+//! - leetspeak inside words that mix letters and digits or `$ ! |` (`1gn0r3` → `ignore`); `@` stays,
+//!   as it is far more often an e-mail address than a letter;
+//! - letters spaced out with one separator (`i g n o r e`, `i.g.n.o.r.e` → `ignore`);
+//! - case.
+//!
+//! It also notes runs that may be encoded payloads (base64, hex, percent-encoding) for the decoder.
+//! Work and memory are linear in the input; per-word buffers are bounded by [`MAX_WORD`].
+
+use super::fold::{Fold, fold};
+use std::ops::Range;
+
+/// Longest word kept together; longer runs of letters are cut (and still emitted).
+pub const MAX_WORD: usize = 64;
+/// Shortest run considered as a base64 payload.
+const MIN_BASE64: usize = 20;
+/// Shortest run of hex digits considered as a payload.
+const MIN_HEX: usize = 16;
+/// Most payload candidates noted per text.
+const MAX_CANDIDATES: usize = 16;
+
+/// Which evasions a text used; each is a weak signal of its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Evasions {
+    /// Letters of another script folded inside Latin words.
+    pub homoglyphs: u32,
+    /// Invisible characters removed from inside words.
+    pub invisible: u32,
+    /// Words rewritten from leetspeak.
+    pub leet: u32,
+    /// Runs of spaced-out letters joined.
+    pub spaced: u32,
+    /// Characters of compatibility forms folded (fullwidth, mathematical, circled, …).
+    pub compat: u32,
+}
+
+/// The kind of a possibly encoded run in the original text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// Standard or URL-safe base64.
+    Base64,
+    /// Hexadecimal bytes.
+    Hex,
+    /// Percent-encoded bytes.
+    Percent,
+}
+
+/// A run of the original text that may be an encoded payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// The encoding it looks like.
+    pub kind: Encoding,
+    /// Byte range in the original text.
+    pub range: Range<usize>,
+    /// Byte offset in the normalised text where it ends.
+    pub at: usize,
+}
+
+/// The normalised form of one text.
+#[derive(Clone, Debug, Default)]
+pub struct Normalized {
+    /// The folded text.
+    pub text: String,
+    /// Text smuggled in tag characters or variation selectors, decoded.
+    pub hidden: String,
+    /// Runs of the original text that may be encoded payloads, with where they sit in `text`.
+    pub candidates: Vec<Candidate>,
+    /// Evasions seen.
+    pub evasions: Evasions,
+    /// Where spaced-out letters were joined into one word in `text` (word boundaries inside are
+    /// unknown). At most [`MAX_CANDIDATES`] are kept.
+    pub joined: Vec<Range<usize>>,
+}
+
+/// One folded character of the word being read.
+#[derive(Clone, Copy)]
+enum WordChar {
+    /// An ASCII letter (lowercase) or digit, or an ASCII spelling's byte.
+    Ascii(u8),
+    /// A lookalike: its own lowercase letter and the ASCII letter it imitates.
+    Confusable(char, u8),
+    /// A letter of another script, lowercased.
+    Other(char),
+    /// A leet symbol between letters (`@`, `$`, `!`, `|`).
+    Symbol(u8),
+}
+
+/// Reusable state for normalising texts one after another.
+#[derive(Default)]
+pub struct Normalizer {
+    /// The word being read.
+    word: Vec<WordChar>,
+    /// Whether invisible characters were dropped inside the word being read.
+    word_dropped: bool,
+    /// The last complete word, waiting for the gap after it to end.
+    held: bool,
+    /// The held word's letters (a buffer reused from word to word).
+    held_word: Vec<WordChar>,
+    /// The gap after the held word, so far.
+    gap: String,
+    /// Spaced-out single letters waiting to be joined, each with the gap that followed it.
+    run: Vec<(WordChar, String)>,
+    vs_bytes: Vec<u8>,
+    /// Whether the last word with letters was Latin (`Some(true)`), of another script, or absent.
+    last_latin: Option<bool>,
+}
+
+/// Separators that may sit between spaced-out letters.
+fn thin_separator(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '.' | '-' | '_' | '*' | ',' | '/' | '|' | '+' | '~' | '\'' | '`' | '·' | '=' | ':'
+    )
+}
+
+fn leet(b: u8) -> Option<u8> {
+    Some(match b {
+        b'0' => b'o',
+        b'1' => b'i',
+        b'3' => b'e',
+        b'4' => b'a',
+        b'5' => b's',
+        b'7' => b't',
+        b'$' => b's',
+        b'!' => b'i',
+        b'|' => b'l',
+        _ => return None,
+    })
+}
+
+fn is_base64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
+}
+
+/// Tracks a run of one character class in the original text.
+#[derive(Default)]
+struct RunTracker {
+    start: usize,
+    len: usize,
+    digits: usize,
+    upper: usize,
+    lower: usize,
+}
+
+impl Normalizer {
+    /// Normalises `input`.
+    pub fn normalize(&mut self, input: &str) -> Normalized {
+        let mut out = Normalized {
+            text: String::with_capacity(input.len() + 8),
+            ..Normalized::default()
+        };
+        self.word.clear();
+        self.word_dropped = false;
+        self.held = false;
+        self.gap.clear();
+        self.run.clear();
+        self.vs_bytes.clear();
+        self.last_latin = None;
+        let mut b64 = RunTracker::default();
+        let mut hex = RunTracker::default();
+        let mut percent = RunTracker::default();
+        let bytes = input.as_bytes();
+        let mut chars = input.char_indices().peekable();
+        while let Some((at, c)) = chars.next() {
+            if c.is_ascii() {
+                let b = c as u8;
+                track_payloads(&mut out, b, at, bytes, &mut b64, &mut hex, &mut percent);
+                if b.is_ascii_alphanumeric() {
+                    self.letter(&mut out, WordChar::Ascii(b.to_ascii_lowercase()));
+                } else if leet(b).is_some()
+                    && !self.word.is_empty()
+                    && chars.peek().is_some_and(|&(_, n)| {
+                        n.is_alphanumeric() || (n.is_ascii() && leet(n as u8).is_some())
+                    })
+                {
+                    self.letter(&mut out, WordChar::Symbol(b));
+                } else {
+                    self.separator(&mut out, c);
+                }
+                continue;
+            }
+            flush_payloads(&mut out, &mut b64, &mut hex, &mut percent);
+            match fold(c) {
+                Fold::Keep(k) if k.is_alphanumeric() => self.letter(&mut out, WordChar::Other(k)),
+                Fold::Keep(_) | Fold::Sep => self.separator(&mut out, ' '),
+                Fold::Ascii(s) => {
+                    out.evasions.compat += 1;
+                    for b in s.bytes() {
+                        if b.is_ascii_alphanumeric() {
+                            self.letter(&mut out, WordChar::Ascii(b));
+                        } else {
+                            self.separator(&mut out, char::from(b));
+                        }
+                    }
+                }
+                Fold::Confusable { own, ascii } => {
+                    self.letter(&mut out, WordChar::Confusable(own, ascii))
+                }
+                Fold::Drop => self.word_dropped |= !self.word.is_empty(),
+                Fold::Tag(b) => out.hidden.push(char::from(b)),
+                Fold::VarSel(b) => self.vs_bytes.push(b),
+            }
+        }
+        flush_payloads(&mut out, &mut b64, &mut hex, &mut percent);
+        self.end_word(&mut out);
+        self.finish_unit(&mut out);
+        self.end_run(&mut out);
+        // Variation selectors carry hidden bytes only in long runs (one after an emoji is normal).
+        if self.vs_bytes.len() >= 4 {
+            out.hidden
+                .push_str(&String::from_utf8_lossy(&self.vs_bytes));
+        }
+        out
+    }
+
+    fn letter(&mut self, out: &mut Normalized, c: WordChar) {
+        if self.word.is_empty() && (self.held || !self.gap.is_empty()) {
+            // A new word begins: the held word and its gap are complete.
+            self.finish_unit(out);
+        }
+        if self.word.len() >= MAX_WORD {
+            self.end_word(out);
+            self.finish_unit(out);
+        }
+        self.word.push(c);
+    }
+
+    fn separator(&mut self, out: &mut Normalized, c: char) {
+        self.end_word(out);
+        if self.gap.len() < MAX_WORD {
+            self.gap.push(c);
+        }
+    }
+
+    /// Ends the word being read: decides leet and lookalike folding, and holds it for its gap.
+    fn end_word(&mut self, out: &mut Normalized) {
+        if self.word.is_empty() {
+            return;
+        }
+        if std::mem::take(&mut self.word_dropped) {
+            out.evasions.invisible += 1;
+        }
+        let (mut letters, mut leets, mut ascii_letters, mut confusables, mut others) =
+            (0, 0, 0, 0, 0);
+        for c in &self.word {
+            match *c {
+                WordChar::Ascii(b) if b.is_ascii_alphabetic() => {
+                    letters += 1;
+                    ascii_letters += 1;
+                }
+                WordChar::Ascii(b) | WordChar::Symbol(b) if leet(b).is_some() => leets += 1,
+                WordChar::Ascii(_) | WordChar::Symbol(_) => {}
+                WordChar::Confusable(..) => {
+                    letters += 1;
+                    confusables += 1;
+                }
+                WordChar::Other(_) => {
+                    letters += 1;
+                    others += 1;
+                }
+            }
+        }
+        // A word of lookalikes only is Latin after a Latin word, or alone when it has two letters
+        // or more; after a word of their own script it stays there (Russian `все` stays `все`).
+        let lookalikes_only = others == 0 && confusables > 0;
+        let latin = ascii_letters > 0
+            || (lookalikes_only
+                && (self.last_latin == Some(true)
+                    || (self.last_latin.is_none() && confusables >= 2)));
+        if letters > 0 {
+            self.last_latin = Some(latin);
+        }
+        let unleet = letters >= 1 && leets >= 1 && leets <= letters + 1 && others == 0;
+        out.evasions.homoglyphs += u32::from(latin && confusables > 0);
+        out.evasions.leet += u32::from(unleet);
+        for c in &mut self.word {
+            *c = match *c {
+                WordChar::Confusable(_, a) if latin => WordChar::Ascii(a),
+                WordChar::Confusable(own, _) => WordChar::Other(own),
+                WordChar::Ascii(b) | WordChar::Symbol(b) if unleet => {
+                    WordChar::Ascii(leet(b).unwrap_or(b))
+                }
+                other => other,
+            };
+        }
+        // The word becomes the held one; the old held buffer is reused for the next word.
+        std::mem::swap(&mut self.word, &mut self.held_word);
+        self.word.clear();
+        self.held = true;
+    }
+
+    /// The held word and its gap are complete: join spaced-out letters, or emit both.
+    fn finish_unit(&mut self, out: &mut Normalized) {
+        let gap = std::mem::take(&mut self.gap);
+        if !std::mem::take(&mut self.held) {
+            self.end_run(out);
+            push_gap(&mut out.text, &gap);
+            self.gap = gap;
+            self.gap.clear();
+            return;
+        }
+        let single = match self.held_word.as_slice() {
+            [c] if is_letter(c) => Some(*c),
+            _ => None,
+        };
+        if let Some(c) = single {
+            let thin = gap.chars().count() == 1 && gap.chars().all(thin_separator);
+            if thin || !self.run.is_empty() {
+                self.run.push((c, gap));
+                if !thin {
+                    self.end_run(out);
+                }
+                return;
+            }
+        }
+        self.end_run(out);
+        push_word(&mut out.text, &self.held_word);
+        push_gap(&mut out.text, &gap);
+        self.gap = gap;
+        self.gap.clear();
+    }
+
+    /// Emits the spaced-out letters held so far: joined when there are three or more.
+    fn end_run(&mut self, out: &mut Normalized) {
+        let run = std::mem::take(&mut self.run);
+        if run.len() >= 3 {
+            out.evasions.spaced += 1;
+            let letters: Vec<WordChar> = run.iter().map(|(c, _)| *c).collect();
+            let start = out.text.len();
+            push_word(&mut out.text, &letters);
+            if out.joined.len() < MAX_CANDIDATES {
+                out.joined.push(start..out.text.len());
+            }
+            push_gap(&mut out.text, run.last().map_or("", |(_, g)| g.as_str()));
+        } else {
+            for (c, gap) in &run {
+                push_word(&mut out.text, std::slice::from_ref(c));
+                push_gap(&mut out.text, gap);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn track_payloads(
+    out: &mut Normalized,
+    b: u8,
+    at: usize,
+    bytes: &[u8],
+    b64: &mut RunTracker,
+    hex: &mut RunTracker,
+    percent: &mut RunTracker,
+) {
+    extend(b64, is_base64(b), b, at);
+    if !is_base64(b) {
+        close(out, Encoding::Base64, b64, MIN_BASE64, |r| {
+            r.digits > 0 && r.upper > 0 && r.lower > 0
+        });
+    }
+    extend(hex, b.is_ascii_hexdigit(), b, at);
+    if !b.is_ascii_hexdigit() {
+        close(out, Encoding::Hex, hex, MIN_HEX, |r| {
+            r.digits > 0 && r.len % 2 == 0
+        });
+    }
+    // Percent runs: count `%XX` escapes in a run of URL characters.
+    let url_char = b.is_ascii_alphanumeric() || b"%-._~+".contains(&b);
+    if url_char {
+        if percent.len == 0 {
+            percent.start = at;
+        }
+        percent.len += 1;
+        let escape = b == b'%'
+            && bytes
+                .get(at + 1..at + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+        percent.digits += usize::from(escape);
+    } else {
+        close(out, Encoding::Percent, percent, 3, |r| r.digits >= 3);
+    }
+}
+
+fn flush_payloads(
+    out: &mut Normalized,
+    b64: &mut RunTracker,
+    hex: &mut RunTracker,
+    percent: &mut RunTracker,
+) {
+    close(out, Encoding::Base64, b64, MIN_BASE64, |r| {
+        r.digits > 0 && r.upper > 0 && r.lower > 0
+    });
+    close(out, Encoding::Hex, hex, MIN_HEX, |r| {
+        r.digits > 0 && r.len % 2 == 0
+    });
+    close(out, Encoding::Percent, percent, 3, |r| r.digits >= 3);
+}
+
+fn extend(run: &mut RunTracker, member: bool, b: u8, at: usize) {
+    if !member {
+        return;
+    }
+    if run.len == 0 {
+        run.start = at;
+    }
+    run.len += 1;
+    run.digits += usize::from(b.is_ascii_digit());
+    run.upper += usize::from(b.is_ascii_uppercase());
+    run.lower += usize::from(b.is_ascii_lowercase());
+}
+
+fn close(
+    out: &mut Normalized,
+    kind: Encoding,
+    run: &mut RunTracker,
+    min: usize,
+    plausible: impl Fn(&RunTracker) -> bool,
+) {
+    if run.len >= min && plausible(run) && out.candidates.len() < MAX_CANDIDATES {
+        let at = out.text.len();
+        out.candidates.push(Candidate {
+            kind,
+            range: run.start..run.start + run.len,
+            at,
+        });
+    }
+    *run = RunTracker::default();
+}
+
+fn is_letter(c: &WordChar) -> bool {
+    match *c {
+        WordChar::Ascii(b) => b.is_ascii_alphabetic(),
+        WordChar::Confusable(..) | WordChar::Other(_) => true,
+        WordChar::Symbol(_) => false,
+    }
+}
+
+fn push_word(text: &mut String, word: &[WordChar]) {
+    for c in word {
+        match *c {
+            WordChar::Ascii(b) | WordChar::Symbol(b) => text.push(char::from(b)),
+            WordChar::Confusable(own, _) | WordChar::Other(own) => text.push(own),
+        }
+    }
+}
+
+/// Appends a gap: punctuation verbatim, whitespace collapsed to one space (or a newline).
+fn push_gap(text: &mut String, gap: &str) {
+    let mut pending_space = false;
+    let mut newline = false;
+    for c in gap.chars() {
+        if c.is_whitespace() {
+            pending_space = true;
+            newline |= c == '\n' || c == '\r';
+        } else {
+            if pending_space {
+                text.push(if newline { '\n' } else { ' ' });
+                pending_space = false;
+                newline = false;
+            }
+            text.push(c);
+        }
+    }
+    if pending_space {
+        text.push(if newline { '\n' } else { ' ' });
+    }
+}
+
+#[cfg(test)]
+mod tests;
