@@ -168,15 +168,27 @@ impl Normalizer {
         self.run.clear();
         self.vs_bytes.clear();
         self.last_latin = None;
-        let mut b64 = RunTracker::default();
-        let mut hex = RunTracker::default();
-        let mut percent = RunTracker::default();
         let bytes = input.as_bytes();
+        out.candidates = payload_runs(bytes);
+        // Candidates whose place in the output text is not yet known.
+        let mut placed = 0;
         let mut chars = input.char_indices().peekable();
         while let Some((at, c)) = chars.next() {
+            while let Some(candidate) = out.candidates.get_mut(placed)
+                && candidate.range.end <= at
+            {
+                candidate.at = out.text.len();
+                placed += 1;
+            }
             if c.is_ascii() {
                 let b = c as u8;
-                track_payloads(&mut out, b, at, bytes, &mut b64, &mut hex, &mut percent);
+                if let Some(len) = self.plain_word_at(bytes, at) {
+                    self.plain_word(&mut out, bytes.get(at..at + len).unwrap_or_default());
+                    for _ in 1..len {
+                        chars.next();
+                    }
+                    continue;
+                }
                 if b.is_ascii_alphanumeric() {
                     self.letter(&mut out, WordChar::Ascii(b.to_ascii_lowercase()));
                 } else if leet(b).is_some()
@@ -191,7 +203,6 @@ impl Normalizer {
                 }
                 continue;
             }
-            flush_payloads(&mut out, &mut b64, &mut hex, &mut percent);
             match fold(c) {
                 Fold::Keep(k) if k.is_alphanumeric() => self.letter(&mut out, WordChar::Other(k)),
                 Fold::Keep(_) | Fold::Sep => self.separator(&mut out, ' '),
@@ -213,16 +224,50 @@ impl Normalizer {
                 Fold::VarSel(b) => self.vs_bytes.push(b),
             }
         }
-        flush_payloads(&mut out, &mut b64, &mut hex, &mut percent);
         self.end_word(&mut out);
         self.finish_unit(&mut out);
         self.end_run(&mut out);
+        for candidate in out.candidates.iter_mut().skip(placed) {
+            candidate.at = out.text.len();
+        }
         // Variation selectors carry hidden bytes only in long runs (one after an emoji is normal).
         if self.vs_bytes.len() >= 4 {
             out.hidden
                 .push_str(&String::from_utf8_lossy(&self.vs_bytes));
         }
         out
+    }
+
+    /// The length of a plain word starting at `at`: two or more ASCII letters, ending where a
+    /// separator that cannot continue the word follows (not a letter, digit, leet symbol or
+    /// non-ASCII character). Such a word needs no folding: the fast path.
+    fn plain_word_at(&self, bytes: &[u8], at: usize) -> Option<usize> {
+        if !self.word.is_empty() {
+            return None;
+        }
+        let rest = bytes.get(at..)?;
+        let len = rest
+            .iter()
+            .take(MAX_WORD + 1)
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count();
+        let ends_plainly = match rest.get(len) {
+            None => true,
+            Some(&next) => next.is_ascii() && !next.is_ascii_alphanumeric() && leet(next).is_none(),
+        };
+        ((2..=MAX_WORD).contains(&len) && ends_plainly).then_some(len)
+    }
+
+    /// Emits a plain word (see [`Self::plain_word_at`]) straight to the output: exactly what the
+    /// general path would produce for it.
+    fn plain_word(&mut self, out: &mut Normalized, word: &[u8]) {
+        if self.held || !self.gap.is_empty() {
+            self.finish_unit(out);
+        }
+        self.end_run(out);
+        out.text
+            .extend(word.iter().map(|b| char::from(b.to_ascii_lowercase())));
+        self.last_latin = Some(true);
     }
 
     fn letter(&mut self, out: &mut Normalized, c: WordChar) {
@@ -353,58 +398,114 @@ impl Normalizer {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn track_payloads(
-    out: &mut Normalized,
-    b: u8,
-    at: usize,
-    bytes: &[u8],
-    b64: &mut RunTracker,
-    hex: &mut RunTracker,
-    percent: &mut RunTracker,
-) {
-    extend(b64, is_base64(b), b, at);
-    if !is_base64(b) {
-        close(out, Encoding::Base64, b64, MIN_BASE64, |r| {
-            r.digits > 0 && r.upper > 0 && r.lower > 0
-        });
+/// Byte classes for finding payload runs: [`RUN`] for bytes that any kind of run may contain,
+/// [`NEEDED`] for bytes every kind needs one of (a digit, or `%`).
+const RUN: u8 = 1;
+const NEEDED: u8 = 2;
+// Indexing in a constant: an index out of bounds would fail the build, never a request.
+#[allow(clippy::indexing_slicing)]
+static CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let run = c.is_ascii_alphanumeric()
+            || matches!(c, b'+' | b'/' | b'=' | b'_' | b'-' | b'%' | b'.' | b'~');
+        let needed = c.is_ascii_digit() || c == b'%';
+        table[b] = if run { RUN } else { 0 } | if needed { NEEDED } else { 0 };
+        b += 1;
     }
-    extend(hex, b.is_ascii_hexdigit(), b, at);
-    if !b.is_ascii_hexdigit() {
-        close(out, Encoding::Hex, hex, MIN_HEX, |r| {
-            r.digits > 0 && r.len % 2 == 0
-        });
-    }
-    // Percent runs: count `%XX` escapes in a run of URL characters.
-    let url_char = b.is_ascii_alphanumeric() || b"%-._~+".contains(&b);
-    if url_char {
-        if percent.len == 0 {
-            percent.start = at;
+    table
+};
+/// The shortest payload of any kind: three `%XX` escapes.
+const MIN_RUN: usize = 9;
+
+/// Runs of `bytes` that may be encoded payloads (base64, hex, percent-encoding), in order of their
+/// end; their `at` is filled in by the caller. A quick pass finds stretches of run bytes; only
+/// those long enough and holding a digit or `%` are examined byte by byte. At most
+/// [`MAX_CANDIDATES`] runs.
+fn payload_runs(bytes: &[u8]) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    let class = |b: u8| CLASSES.get(usize::from(b)).copied().unwrap_or(0);
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        let mut seen = 0;
+        while let Some(&b) = bytes.get(i) {
+            let c = class(b);
+            if c & RUN == 0 {
+                break;
+            }
+            seen |= c;
+            i += 1;
         }
-        percent.len += 1;
-        let escape = b == b'%'
-            && bytes
-                .get(at + 1..at + 3)
-                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
-        percent.digits += usize::from(escape);
-    } else {
-        close(out, Encoding::Percent, percent, 3, |r| r.digits >= 3);
+        if i - start >= MIN_RUN && seen & NEEDED != 0 {
+            examine_run(bytes, start..i, &mut out);
+        }
+        i = i.max(start + 1);
     }
+    out
 }
 
-fn flush_payloads(
-    out: &mut Normalized,
-    b64: &mut RunTracker,
-    hex: &mut RunTracker,
-    percent: &mut RunTracker,
-) {
-    close(out, Encoding::Base64, b64, MIN_BASE64, |r| {
-        r.digits > 0 && r.upper > 0 && r.lower > 0
-    });
-    close(out, Encoding::Hex, hex, MIN_HEX, |r| {
-        r.digits > 0 && r.len % 2 == 0
-    });
-    close(out, Encoding::Percent, percent, 3, |r| r.digits >= 3);
+/// Finds the base64, hex and percent-encoded runs inside one stretch of run bytes.
+fn examine_run(bytes: &[u8], stretch: Range<usize>, out: &mut Vec<Candidate>) {
+    let (mut b64, mut hex, mut percent) = (
+        RunTracker::default(),
+        RunTracker::default(),
+        RunTracker::default(),
+    );
+    for at in stretch.clone() {
+        let Some(&b) = bytes.get(at) else { break };
+        extend(&mut b64, is_base64(b), b, at);
+        if !is_base64(b) {
+            close(
+                out,
+                Encoding::Base64,
+                &mut b64,
+                MIN_BASE64,
+                plausible_base64,
+            );
+        }
+        extend(&mut hex, b.is_ascii_hexdigit(), b, at);
+        if !b.is_ascii_hexdigit() {
+            close(out, Encoding::Hex, &mut hex, MIN_HEX, plausible_hex);
+        }
+        // Percent runs: count `%XX` escapes in a run of URL characters.
+        if b.is_ascii_alphanumeric() || b"%-._~+".contains(&b) {
+            if percent.len == 0 {
+                percent.start = at;
+            }
+            percent.len += 1;
+            let escape = b == b'%'
+                && bytes
+                    .get(at + 1..at + 3)
+                    .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+            percent.digits += usize::from(escape);
+        } else {
+            close(out, Encoding::Percent, &mut percent, 3, plausible_percent);
+        }
+    }
+    close(
+        out,
+        Encoding::Base64,
+        &mut b64,
+        MIN_BASE64,
+        plausible_base64,
+    );
+    close(out, Encoding::Hex, &mut hex, MIN_HEX, plausible_hex);
+    close(out, Encoding::Percent, &mut percent, 3, plausible_percent);
+}
+
+fn plausible_base64(r: &RunTracker) -> bool {
+    r.digits > 0 && r.upper > 0 && r.lower > 0
+}
+
+fn plausible_hex(r: &RunTracker) -> bool {
+    r.digits > 0 && r.len % 2 == 0
+}
+
+fn plausible_percent(r: &RunTracker) -> bool {
+    r.digits >= 3
 }
 
 fn extend(run: &mut RunTracker, member: bool, b: u8, at: usize) {
@@ -421,18 +522,17 @@ fn extend(run: &mut RunTracker, member: bool, b: u8, at: usize) {
 }
 
 fn close(
-    out: &mut Normalized,
+    out: &mut Vec<Candidate>,
     kind: Encoding,
     run: &mut RunTracker,
     min: usize,
-    plausible: impl Fn(&RunTracker) -> bool,
+    plausible: fn(&RunTracker) -> bool,
 ) {
-    if run.len >= min && plausible(run) && out.candidates.len() < MAX_CANDIDATES {
-        let at = out.text.len();
-        out.candidates.push(Candidate {
+    if run.len >= min && plausible(run) && out.len() < MAX_CANDIDATES {
+        out.push(Candidate {
             kind,
             range: run.start..run.start + run.len,
-            at,
+            at: 0,
         });
     }
     *run = RunTracker::default();
