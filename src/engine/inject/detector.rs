@@ -9,7 +9,7 @@ use super::decode::decode;
 use super::features;
 use super::lexicon::{Concept, Hit, Lexicon};
 use super::model::Model;
-use super::normalize::{Normalized, Normalizer};
+use super::normalize::{Candidate, Normalized, Normalizer, payload_runs};
 use super::rules::{self, Family, Rule, Scope};
 
 /// How deep decoded payloads are followed (a payload inside a payload inside a text).
@@ -120,7 +120,8 @@ pub struct Detector {
 }
 
 /// Calls `emit` with every feature slot of `text`: hashed words and pairs, then indicators for
-/// the rules that `fired`, the evasions used, hidden text, payloads and the length.
+/// the rules that `fired`, the evasions used, hidden text and the length. Payloads are not
+/// features: whether encoded content is an instruction is judged on its decoded text.
 fn features_of(text: &Normalized, fired: u64, mut emit: impl FnMut(u32)) {
     features::words(&text.text, &mut emit);
     let base = features::INDICATOR as u32;
@@ -141,10 +142,23 @@ fn features_of(text: &Normalized, fired: u64, mut emit: impl FnMut(u32)) {
     if !text.hidden.is_empty() {
         emit(base + 70);
     }
-    if !text.candidates.is_empty() {
-        emit(base + 71);
-    }
     emit(base + 72 + text.text.len().max(1).ilog2().min(24));
+}
+
+/// The runs of `source` that decode to text (a base64 image is not an instruction), and their
+/// decoded forms.
+fn decode_payloads(source: &str) -> (Vec<Candidate>, Vec<String>) {
+    let mut decoded = Vec::new();
+    let mut runs = payload_runs(source.as_bytes());
+    runs.retain(|c| {
+        let payload = source
+            .get(c.range.clone())
+            .and_then(|run| decode(c.kind, run));
+        let keep = payload.is_some();
+        decoded.extend(payload);
+        keep
+    });
+    (runs, decoded)
 }
 
 /// Distinct feature slots, with a bitmap for membership.
@@ -239,7 +253,8 @@ impl Detector {
         depth: u32,
         budget: &mut usize,
     ) -> Score {
-        let text = normalizer.normalize(source);
+        let (payloads, decoded) = decode_payloads(source);
+        let text = normalizer.normalize_masking(source, payloads);
         let (mut score, fired) = self.score_hits(&text, strictness);
         let e = text.evasions;
         if e.homoglyphs + e.invisible + e.leet + e.spaced > 0 {
@@ -268,20 +283,16 @@ impl Detector {
             score.raise(Family::Smuggling, HIDDEN_WEIGHT);
             nested(&text.hidden, &mut score, budget);
         }
-        for candidate in &text.candidates {
-            let Some(run) = source.get(candidate.range.clone()) else {
-                continue;
-            };
-            if let Some(decoded) = decode(candidate.kind, run) {
-                nested(&decoded, &mut score, budget);
-            }
+        for payload in &decoded {
+            nested(payload, &mut score, budget);
         }
         score
     }
 
     /// The model's features of `text` (sorted, distinct): what `tools/train_injection.py` learns from.
     pub fn features(&self, text: &str, strictness: Strictness) -> Vec<u32> {
-        let text = Normalizer::default().normalize(text);
+        let (payloads, _) = decode_payloads(text);
+        let text = Normalizer::default().normalize_masking(text, payloads);
         let (_, fired) = self.score_hits(&text, strictness);
         let mut seen = FeatureSet::default();
         features_of(&text, fired, |slot| seen.insert(slot));

@@ -1,10 +1,13 @@
 //! Features of a normalised text for the learned model: hashed words, word pairs and character
-//! 4-grams of words, plus
-//! indicator features that the detector adds (rules that fired, evasions, length).
+//! 4-grams of words, plus indicator features that the detector adds (rules that fired, evasions,
+//! length).
 //!
 //! Words are runs of letters and digits (any script); every other visible character is a token of
-//! its own, so that `![`, `<|` and `](` count. Hashing is FNV-1a, fixed, so that the training
-//! script (`tools/train_injection.py`) sees exactly the features the module computes.
+//! its own, so that `![`, `<|` and `](` count. Masked payloads are skipped: encoded content is
+//! judged on its decoded text. Hashing is FNV-1a, fixed, so that the training script
+//! (`tools/train_injection.py`) sees exactly the features the module computes.
+
+use super::normalize::PAYLOAD;
 
 /// Number of feature slots (hashed words take the first [`HASHED`]).
 pub const DIM: usize = 1 << 16;
@@ -53,6 +56,10 @@ pub fn words(text: &str, mut emit: impl FnMut(u32)) {
             i += 1;
         }
         let piece = bytes.get(start..i).unwrap_or_default();
+        if piece == PAYLOAD.as_bytes() {
+            prev = None;
+            continue;
+        }
         let token = fnv(FNV_OFFSET, piece);
         emit(slot(token));
         if word && piece.len() > GRAM {

@@ -14,6 +14,7 @@
 //! - leetspeak inside words that mix letters and digits or `$ ! |` (`1gn0r3` → `ignore`); `@` stays,
 //!   as it is far more often an e-mail address than a letter;
 //! - letters spaced out with one separator (`i g n o r e`, `i.g.n.o.r.e` → `ignore`);
+//! - letters doubled (`outputt yourr instructionss`): a repeated letter is written once;
 //! - case.
 //!
 //! It also notes runs that may be encoded payloads (base64, hex, percent-encoding) for the decoder.
@@ -24,6 +25,8 @@ use std::ops::Range;
 
 /// Longest word kept together; longer runs of letters are cut (and still emitted).
 pub const MAX_WORD: usize = 64;
+/// What a masked payload becomes in the normalised text: one token no text can spell.
+pub const PAYLOAD: &str = "\u{27ea}payload\u{27eb}";
 /// Shortest run considered as a base64 payload.
 const MIN_BASE64: usize = 20;
 /// Shortest run of hex digits considered as a payload.
@@ -157,6 +160,14 @@ struct RunTracker {
 impl Normalizer {
     /// Normalises `input`.
     pub fn normalize(&mut self, input: &str) -> Normalized {
+        self.normalize_masking(input, Vec::new())
+    }
+
+    /// Normalises `input` with each of `payloads` (runs of it, see [`payload_runs`]) replaced by
+    /// [`PAYLOAD`]: their content is scanned decoded, on its own, and their noise stays out of
+    /// the text. The payloads become [`Normalized::candidates`], with their place in the text.
+    pub fn normalize_masking(&mut self, input: &str, mut payloads: Vec<Candidate>) -> Normalized {
+        payloads.sort_by_key(|p| p.range.start);
         let mut out = Normalized {
             text: String::with_capacity(input.len() + 8),
             ..Normalized::default()
@@ -169,16 +180,29 @@ impl Normalizer {
         self.vs_bytes.clear();
         self.last_latin = None;
         let bytes = input.as_bytes();
-        out.candidates = payload_runs(bytes);
-        // Candidates whose place in the output text is not yet known.
-        let mut placed = 0;
+        out.candidates = payloads;
+        // Payloads not reached yet.
+        let mut next = 0;
         let mut chars = input.char_indices().peekable();
         while let Some((at, c)) = chars.next() {
-            while let Some(candidate) = out.candidates.get_mut(placed)
-                && candidate.range.end <= at
+            if let Some(end) = out
+                .candidates
+                .get(next)
+                .filter(|p| p.range.start <= at)
+                .map(|p| p.range.end)
             {
-                candidate.at = out.text.len();
-                placed += 1;
+                self.end_word(&mut out);
+                if self.held || !self.gap.is_empty() {
+                    self.finish_unit(&mut out);
+                }
+                self.end_run(&mut out);
+                out.text.push_str(PAYLOAD);
+                if let Some(payload) = out.candidates.get_mut(next) {
+                    payload.at = out.text.len();
+                }
+                while chars.next_if(|&(i, _)| i < end).is_some() {}
+                next += 1;
+                continue;
             }
             if c.is_ascii() {
                 let b = c as u8;
@@ -227,9 +251,6 @@ impl Normalizer {
         self.end_word(&mut out);
         self.finish_unit(&mut out);
         self.end_run(&mut out);
-        for candidate in out.candidates.iter_mut().skip(placed) {
-            candidate.at = out.text.len();
-        }
         // Variation selectors carry hidden bytes only in long runs (one after an emoji is normal).
         if self.vs_bytes.len() >= 4 {
             out.hidden
@@ -265,8 +286,14 @@ impl Normalizer {
             self.finish_unit(out);
         }
         self.end_run(out);
-        out.text
-            .extend(word.iter().map(|b| char::from(b.to_ascii_lowercase())));
+        let mut previous = 0u8;
+        for &b in word {
+            let lower = b.to_ascii_lowercase();
+            if lower != previous {
+                out.text.push(char::from(lower));
+            }
+            previous = lower;
+        }
         self.last_latin = Some(true);
     }
 
@@ -364,7 +391,8 @@ impl Normalizer {
             let thin = gap.chars().count() == 1 && gap.chars().all(thin_separator);
             if thin || !self.run.is_empty() {
                 self.run.push((c, gap));
-                if !thin {
+                // A run is one word: it ends at a wider gap, or at the longest word kept.
+                if !thin || self.run.len() >= MAX_WORD {
                     self.end_run(out);
                 }
                 return;
@@ -424,7 +452,7 @@ const MIN_RUN: usize = 9;
 /// end; their `at` is filled in by the caller. A quick pass finds stretches of run bytes; only
 /// those long enough and holding a digit or `%` are examined byte by byte. At most
 /// [`MAX_CANDIDATES`] runs.
-fn payload_runs(bytes: &[u8]) -> Vec<Candidate> {
+pub fn payload_runs(bytes: &[u8]) -> Vec<Candidate> {
     let mut out = Vec::new();
     let class = |b: u8| CLASSES.get(usize::from(b)).copied().unwrap_or(0);
     let mut i = 0;
@@ -546,12 +574,19 @@ fn is_letter(c: &WordChar) -> bool {
     }
 }
 
+/// Appends a word's letters; an ASCII letter repeated is written once (`instructionss` → `instructions`,
+/// and `all` → `al` in the lexicon alike).
 fn push_word(text: &mut String, word: &[WordChar]) {
+    let mut previous = None;
     for c in word {
-        match *c {
-            WordChar::Ascii(b) | WordChar::Symbol(b) => text.push(char::from(b)),
-            WordChar::Confusable(own, _) | WordChar::Other(own) => text.push(own),
+        let letter = match *c {
+            WordChar::Ascii(b) | WordChar::Symbol(b) => char::from(b),
+            WordChar::Confusable(own, _) | WordChar::Other(own) => own,
+        };
+        if previous != Some(letter) || !letter.is_ascii_alphabetic() {
+            text.push(letter);
         }
+        previous = Some(letter);
     }
 }
 

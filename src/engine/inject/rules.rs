@@ -335,6 +335,20 @@ const RULES: &[RuleDef] = &[
         0.9,
     ),
     untrusted("indirect.urgent", F::Indirect, Any("urgency"), 0.2),
+    untrusted("indirect.ai_address", F::Indirect, Any("ai_address"), 0.7),
+    rule(
+        "indirect.ai_address_modify",
+        F::Indirect,
+        Near("ai_address", "modify", 200),
+        0.5,
+    ),
+    rule(
+        "indirect.ai_address_reveal",
+        F::Indirect,
+        Near("ai_address", "reveal", 200),
+        0.5,
+    ),
+    rule("indirect.ai_address", F::Indirect, Any("ai_address"), 0.3),
     rule(
         "indirect.document_modify_answer",
         F::Indirect,
