@@ -13,6 +13,8 @@ pub struct RawConfig {
     pub limits: RawLimits,
     /// Prompt-injection detection.
     pub injection: RawInjection,
+    /// Data-leak prevention.
+    pub redaction: super::redaction::RawRedaction,
 }
 
 /// One route.

@@ -2,6 +2,7 @@
 //! whole message, or allowed; and the rewriting of a text with its findings.
 
 use super::entity::{BUILT_IN, Entity};
+use super::rules::CustomEntity;
 use super::scan::Finding;
 use std::collections::HashMap;
 
@@ -87,15 +88,15 @@ pub struct Blocked(pub Entity);
 
 impl Masker {
     /// Appends to `out` the text `text` with `findings` (sorted, not overlapping, on character
-    /// boundaries) rewritten by `actions`. `names` names custom entities. A finding whose value is
-    /// in `allow_values` (compared case-insensitively) stays. Returns the entities rewritten.
+    /// boundaries) rewritten by `actions`. `custom` names custom entities. A finding whose value
+    /// is in `allow_values` (compared case-insensitively) stays. Returns the entities rewritten.
     pub fn apply(
         &mut self,
         text: &str,
         findings: &[Finding],
         actions: &ActionTable,
         allow_values: &[String],
-        names: &[String],
+        custom: &[CustomEntity],
         out: &mut String,
     ) -> Result<Vec<Entity>, Blocked> {
         let mut hit = Vec::new();
@@ -121,7 +122,9 @@ impl Masker {
                 continue;
             }
             let label = match f.entity {
-                Entity::Custom(i) => names.get(usize::from(i)).map_or("CUSTOM", String::as_str),
+                Entity::Custom(i) => custom
+                    .get(usize::from(i))
+                    .map_or("CUSTOM", |c| c.label.as_str()),
                 e => e.label(),
             };
             match action {

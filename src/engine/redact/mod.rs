@@ -60,17 +60,6 @@ impl Default for Settings {
     }
 }
 
-impl Settings {
-    /// Custom entity names, by index, upper-cased for labels.
-    pub fn custom_labels(&self) -> Vec<String> {
-        self.rules
-            .custom
-            .iter()
-            .map(|c| c.name.to_ascii_uppercase())
-            .collect()
-    }
-}
-
 /// Which way text flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
@@ -85,7 +74,6 @@ pub enum Side {
 pub struct Redaction {
     masker: Masker,
     prompt: Option<PromptPrint>,
-    labels: Vec<String>,
     /// Entities rewritten so far (names only, never values).
     pub rewritten: Vec<Entity>,
 }
@@ -94,14 +82,6 @@ pub struct Redaction {
 pub type Rewrite = Result<Option<String>, Blocked>;
 
 impl Redaction {
-    /// A new exchange's state.
-    pub fn new(settings: &Settings) -> Self {
-        Redaction {
-            labels: settings.custom_labels(),
-            ..Default::default()
-        }
-    }
-
     /// Remembers the request's system texts, for leak detection in the response.
     pub fn system_prompt<'a>(&mut self, settings: &Settings, texts: impl Iterator<Item = &'a str>) {
         self.prompt = PromptPrint::new(texts, settings.prompt_leak_words);
@@ -156,7 +136,7 @@ impl Redaction {
             findings,
             Self::actions(settings, side),
             &settings.allow_values,
-            &self.labels,
+            &settings.rules.custom,
             &mut out,
         )?;
         if hit.is_empty() {

@@ -17,8 +17,8 @@ pub enum Validator {
 /// A custom entity: matched within single tokens.
 #[derive(Clone, Debug)]
 pub struct CustomEntity {
-    /// Name, for audit records and `[REDACTED_<NAME>]`.
-    pub name: String,
+    /// Label in masks and pseudonyms: the name upper-cased (`[REDACTED_EMPLOYEE_ID]`).
+    pub label: String,
     /// The compiled pattern.
     pub pattern: regex_lite::Regex,
     /// Extra check, if any.

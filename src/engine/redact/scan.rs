@@ -83,6 +83,11 @@ pub(super) fn class(b: u8) -> u8 {
     CLASS.get(usize::from(b)).copied().unwrap_or(0)
 }
 
+/// Whether `b` can be part of a token: ASCII letters and digits, `_-+/.~%`, non-ASCII bytes.
+pub fn is_token_byte(b: u8) -> bool {
+    class(b) & TOK != 0
+}
+
 /// Whether `b` is an ASCII letter or digit.
 pub(super) fn alnum(b: Option<&u8>) -> bool {
     b.is_some_and(u8::is_ascii_alphanumeric)

@@ -4,14 +4,14 @@ use crate::engine::redact::{Redaction, Settings, Side};
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn whole(settings: &Settings, text: &str) -> String {
-    Redaction::new(settings)
+    Redaction::default()
         .text(settings, Side::Response, text)
         .unwrap()
         .unwrap_or_else(|| text.to_string())
 }
 
 fn streamed(settings: &Settings, pieces: &[&str]) -> String {
-    let mut r = Redaction::new(settings);
+    let mut r = Redaction::default();
     let mut s = StreamText::new();
     let mut out = String::new();
     for (i, p) in pieces.iter().enumerate() {
@@ -90,7 +90,7 @@ fn random_cuts_give_the_whole_text_result() {
 #[test]
 fn prose_is_sent_up_to_the_last_word() {
     let settings = Settings::default();
-    let mut r = Redaction::new(&settings);
+    let mut r = Redaction::default();
     let mut s = StreamText::new();
     let out = r
         .stream(&settings, &mut s, "Hello there, how are yo", false)
