@@ -104,15 +104,17 @@ pub struct Token {
     pub classes: u8,
 }
 
-/// Reads the token starting at `start`, at most [`MAX_TOKEN`] bytes, ending on a character
-/// boundary.
-fn token(bytes: &[u8], start: usize) -> Token {
+/// Reads the token starting at `start`: ASCII token bytes or non-ASCII bytes (a change from one
+/// to the other ends it, so `電話：03-1234-5678` holds the number as a token of its own), at most
+/// [`MAX_TOKEN`] bytes, ending on a character boundary.
+pub fn token(bytes: &[u8], start: usize) -> Token {
     let limit = bytes.len().min(start.saturating_add(MAX_TOKEN));
+    let script = bytes.get(start).map_or(0, |&b| class(b) & HIGH);
     let mut classes = 0;
     let mut end = start;
     while let Some(&b) = bytes.get(end).filter(|_| end < limit) {
         let c = class(b);
-        if c & TOK == 0 {
+        if c & TOK == 0 || c & HIGH != script {
             break;
         }
         classes |= c;
@@ -157,6 +159,10 @@ pub fn scan(
                         i = f.end;
                         continue;
                     }
+                    Step::Skip(end) => {
+                        i = end.max(i + 1);
+                        continue;
+                    }
                     Step::No => {}
                 }
             }
@@ -173,6 +179,7 @@ pub fn scan(
                 out.push(f);
                 i = f.end.max(i + 1);
             }
+            Step::Skip(end) => i = end.max(i + 1),
             Step::No => {
                 if let Some(print) = cx.prompt {
                     if let Some(f) = state.leak.word(print, bytes, tok) {
@@ -185,3 +192,6 @@ pub fn scan(
     }
     n
 }
+
+#[cfg(test)]
+mod tests;

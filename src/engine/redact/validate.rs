@@ -18,11 +18,12 @@ pub fn luhn(digits: &[u8]) -> bool {
     count > 0 && sum % 10 == 0
 }
 
-/// Whether `digits` (ASCII digits only) is a plausible card number: 13 to 19 digits, an issuer
-/// prefix of a major network (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay), Luhn valid.
+/// Whether `digits` (ASCII digits only) is a plausible card number: 12 to 19 digits, an issuer
+/// prefix of a major network (Visa, Mastercard, Maestro, Amex, Discover, JCB, Diners, UnionPay),
+/// Luhn valid.
 pub fn card(digits: &[u8]) -> bool {
     let n = digits.len();
-    if !(13..=19).contains(&n) || !luhn(digits) {
+    if !(12..=19).contains(&n) || !luhn(digits) {
         return false;
     }
     let prefix = |len: usize| -> u32 {
@@ -32,13 +33,21 @@ pub fn card(digits: &[u8]) -> bool {
             .fold(0, |acc, &b| acc * 10 + u32::from(b - b'0'))
     };
     let (p1, p2, p3, p4) = (prefix(1), prefix(2), prefix(3), prefix(4));
+    // Maestro: 50 and 56 to 69, 12 to 19 digits.
+    if (p2 == 50 || (56..=69).contains(&p2)) && n >= 12 {
+        return true;
+    }
+    if n == 12 {
+        return false;
+    }
     match p1 {
+        1 => p4 == 1800 && n == 15,
         4 => matches!(n, 13 | 16 | 19),
         5 => (51..=55).contains(&p2) && n == 16,
-        2 => (2221..=2720).contains(&p4) && n == 16,
+        2 => ((2221..=2720).contains(&p4) && n == 16) || (p4 == 2131 && n == 15),
         3 => {
             (matches!(p2, 34 | 37) && n == 15)
-                || ((3528..=3589).contains(&p4) && (16..=19).contains(&n))
+                || (p2 == 35 && (16..=19).contains(&n))
                 || (((300..=305).contains(&p3) || matches!(p2, 36 | 38 | 39))
                     && (14..=19).contains(&n))
         }

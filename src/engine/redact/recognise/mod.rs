@@ -46,6 +46,8 @@ pub enum Step {
     More,
     /// A value.
     Found(Finding),
+    /// Not a value, and neither is anything before this offset (a number that fails its check).
+    Skip(usize),
 }
 
 pub(super) fn found(start: usize, end: usize, entity: Entity) -> Step {

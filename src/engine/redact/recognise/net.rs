@@ -140,7 +140,14 @@ fn url(cx: &Scan<'_>, t: &Text<'_>, tok: Token) -> Step {
     let after = rest.get(auth_len..).unwrap_or_default();
     if let Some(at) = authority.iter().rposition(|&b| b == b'@') {
         let user = authority.get(..at).unwrap_or_default();
-        if user.contains(&b':') && user.len() > 2 {
+        let password = user.splitn(2, |&b| b == b':').nth(1).unwrap_or_default();
+        let placeholder = password.is_empty()
+            || password.iter().all(|b| !b.is_ascii_lowercase())
+                && password.iter().all(|b| !b.is_ascii_digit())
+            || password.starts_with(b"$")
+            || password.starts_with(b"<")
+            || password.starts_with(b"{");
+        if !placeholder {
             return found(body, body + at, Entity::ConnectionString);
         }
     }

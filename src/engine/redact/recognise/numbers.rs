@@ -140,10 +140,26 @@ pub fn number(t: &Text<'_>, start: usize) -> Step {
     }
     // Try the whole run, then without its last groups (a number followed by another).
     while n.group_count > 0 {
-        let end = n.groups.get(n.group_count - 1).map_or(start, |g| g.1);
-        if !alnum(t.bytes.get(end)) {
-            if let Some(entity) = classify(&n, t, end) {
-                return found(start, end, entity);
+        let mut end = n.groups.get(n.group_count - 1).map_or(start, |g| g.1);
+        // A phone extension: `x4587`.
+        let ext = if t.at(end) == Some(b'x') && t.at(end + 1).is_some_and(|b| b.is_ascii_digit()) {
+            (end + 1..end + 7).find(|&i| !t.at(i).is_some_and(|b| b.is_ascii_digit()))
+        } else {
+            None
+        };
+        if let Some(e) = ext {
+            if t.short(e) {
+                return Step::More;
+            }
+        }
+        if !alnum(t.bytes.get(ext.unwrap_or(end))) {
+            match classify(&n, t, end) {
+                Some(Entity::Phone) => end = ext.unwrap_or(end),
+                Some(entity) if ext.is_none() => return found(start, end, entity),
+                _ => end = start,
+            }
+            if end > start {
+                return found(start, end, Entity::Phone);
             }
         }
         if n.group_count == 1 {
@@ -210,7 +226,7 @@ fn phone(n: &Number, first: u8, count: usize) -> bool {
         return false;
     }
     if first == b'0' {
-        return (9..=12).contains(&count) && n.lens().all(|l| l >= 2);
+        return (10..=12).contains(&count) && n.lens().all(|l| l >= 2);
     }
     let mobile = matches!(first, b'6'..=b'9');
     (n.lens_are(&[3, 3, 4]) && dotted_or_spaced)
@@ -262,8 +278,12 @@ pub fn iban(t: &Text<'_>, start: usize) -> Step {
     if t.short(i) {
         return Step::More;
     }
-    if alnum(t.bytes.get(i)) || !validate::iban(chars.get(..len).unwrap_or_default()) {
+    if alnum(t.bytes.get(i)) {
         return Step::No;
+    }
+    if !validate::iban(chars.get(..len).unwrap_or_default()) {
+        // An IBAN with a wrong check digit: its groups are not phone numbers either.
+        return Step::Skip(i);
     }
     found(start, i, Entity::Iban)
 }

@@ -30,7 +30,7 @@ pub fn token(t: &Text<'_>, tok: Token) -> Step {
     if let Some(entity) = prefixed(body) {
         return found(tok.start, end, entity);
     }
-    if !letters_and_digits(tok.classes) || body.len() < 16 {
+    if body.len() < 16 || !(letters_and_digits(tok.classes) || balanced_case(body)) {
         return Step::No;
     }
     let generic = vendor_shape(body)
@@ -105,7 +105,7 @@ pub fn prefixed(b: &[u8]) -> Option<Entity> {
     if body_after(b, b"AIza", 35) {
         return Some(Entity::GoogleApiKey);
     }
-    if b.starts_with(b"eyJ") && b.iter().filter(|&&c| c == b'.').count() >= 2 && b.len() >= 30 {
+    if b.starts_with(b"eyJ") && b.windows(4).any(|w| w == b".eyJ") && b.len() >= 30 {
         return Some(Entity::Jwt);
     }
     None
@@ -134,31 +134,61 @@ fn vendor_shape(b: &[u8]) -> bool {
     p >= 2
         && one_case
         && rest.len() >= 16
-        && letters_and_digits(rest_classes)
+        && (letters_and_digits(rest_classes) || (rest.len() >= 24 && balanced_case(rest)))
         && entropy(rest) >= 3.3
         && rest.iter().filter(|&&c| c.is_ascii_alphanumeric()).count() * 10 >= rest.len() * 8
+}
+
+/// Whether upper and lower case letters are about as frequent (random, not `CamelCase`).
+fn balanced_case(b: &[u8]) -> bool {
+    let upper = b.iter().filter(|c| c.is_ascii_uppercase()).count();
+    let letters = b.iter().filter(|c| c.is_ascii_alphabetic()).count();
+    letters > 0 && upper * 10 >= letters * 3 && upper * 10 <= letters * 7
 }
 
 /// A random-looking string: long, upper and lower case and digits, mostly alphanumeric, high
 /// entropy.
 fn random(b: &[u8], classes: u8) -> bool {
     let alnum = b.iter().filter(|c| c.is_ascii_alphanumeric()).count();
-    let slashes = b.iter().filter(|&&c| c == b'/' || c == b'.').count();
+    let slashes = b.iter().filter(|&&c| c == b'/').count();
     b.len() >= 20
+        && !b.contains(&b'.')
+        && !b.starts_with(b"/")
         && mixed(classes)
         && alnum * 10 >= b.len() * 9
         && slashes <= b.len() / 16
         && entropy(b) >= 3.6
 }
 
-const KEYWORDS: [&[u8]; 8] = [
-    b"key", b"token", b"secret", b"pass", b"pwd", b"auth", b"cred", b"api",
+const KEYWORDS: [&[u8]; 14] = [
+    b"key",
+    b"token",
+    b"secret",
+    b"pass",
+    b"pwd",
+    b"auth",
+    b"cred",
+    b"api",
+    b"apikey",
+    b"secretkey",
+    b"accesskey",
+    b"accesstoken",
+    b"authtoken",
+    b"privatekey",
 ];
 
-fn has_keyword(lower: &[u8]) -> bool {
-    KEYWORDS
-        .iter()
-        .any(|k| lower.windows(k.len()).any(|w| w == *k))
+/// Whether a keyword starts a word part of `word`: at its start, after a non-letter, or at a
+/// capital (`api_key`, `apiKey`, `x-auth`; not `winapi`, `capital`, `monkey`).
+fn has_keyword(word: &[u8]) -> bool {
+    let lower = word.to_ascii_lowercase();
+    KEYWORDS.iter().any(|k| {
+        lower.windows(k.len()).enumerate().any(|(i, w)| {
+            w == *k
+                && (i == 0
+                    || !word.get(i - 1).is_some_and(u8::is_ascii_alphabetic)
+                    || word.get(i).is_some_and(u8::is_ascii_uppercase))
+        })
+    })
 }
 
 /// Whether a keyword appears on the same line within [`LOOKBACK`] bytes before `start`.
@@ -168,67 +198,62 @@ fn keyword_before(t: &Text<'_>, start: usize) -> bool {
         Some(nl) => window.get(nl + 1..).unwrap_or_default(),
         None => window,
     };
-    has_keyword(&line.to_ascii_lowercase())
+    line.split(|b| b.is_ascii_whitespace()).any(has_keyword)
 }
 
-/// A key word that announces a value: `password=`, `"api_key": "…"`, `Bearer …`, `--user …`.
+/// A key word that announces a value: `password=`, `"api_key": "…"`, `token = '…'`,
+/// `Bearer …`, `--user …`, SQL `PASSWORD '…'` and `IDENTIFIED … BY '…'`.
 fn key_word(t: &Text<'_>, tok: Token, bytes: &[u8]) -> Option<Step> {
     let mut i = tok.end;
-    if t.short(i + 2) {
+    if t.short(i + 1) {
         return Some(Step::More);
     }
     let next = t.at(i)?;
-    let assignment = matches!(next, b':' | b'=' | b'"' | b'\'');
-    if !assignment && next != b' ' {
-        return None;
-    }
-    if bytes.len() > 64 || bytes.is_empty() {
+    if !matches!(next, b':' | b'=' | b'"' | b'\'' | b' ') || bytes.len() > 64 || bytes.is_empty() {
         return None;
     }
     let lower = bytes.to_ascii_lowercase();
-    if next == b' ' {
-        let entity = match lower.as_slice() {
-            b"bearer" | b"basic" | b"token" => Entity::GenericSecret,
-            b"--user" | b"-u" => Entity::Password,
-            b"password" | b"identified" => {
-                // SQL: `PASSWORD 'x'`, `IDENTIFIED BY 'x'`.
-                let by = if lower == b"identified" {
-                    if t.slice(i, i + 4).eq_ignore_ascii_case(b" by ") {
-                        3
-                    } else {
-                        return None;
-                    }
-                } else {
-                    0
-                };
-                i += by;
-                return Some(match t.at(i + 1) {
-                    Some(b'\'' | b'"') => value(t, i + 1, Entity::ConnectionString, 4),
-                    _ => Step::No,
-                });
-            }
-            _ => return None,
-        };
-        return Some(value(t, i + 1, entity, 8));
-    }
     let password =
         lower.ends_with(b"pw") || lower.windows(4).any(|w| w == b"pass") || lower.ends_with(b"pwd");
-    if !password && !has_keyword(&lower) {
+    let special = matches!(
+        lower.as_slice(),
+        b"bearer" | b"basic" | b"token" | b"--user" | b"-u"
+    );
+    if !password && !special && !has_keyword(bytes) {
         return None;
     }
-    // Past a closing quote, spaces, then `:`, `=`, `:=` or `=>`.
+    if t.short(i + 8) {
+        return Some(Step::More);
+    }
+    if next == b' ' {
+        let entity = match lower.as_slice() {
+            b"bearer" | b"basic" | b"token" => Some(Entity::GenericSecret),
+            b"--user" | b"-u" => Some(Entity::Password),
+            _ => None,
+        };
+        if let Some(entity) = entity {
+            if t.at(i + 1)
+                .is_some_and(|b| !b.is_ascii_whitespace() && b != b'=' && b != b':')
+            {
+                return Some(value(t, i + 1, entity, 8));
+            }
+        }
+    }
+    // Past a closing quote, spaces, then `:`, `=`, `:=` or `=>`; or a SQL `BY '…'` / `'…'`.
     if matches!(t.at(i), Some(b'"' | b'\'')) {
         i += 1;
     }
     while t.at(i) == Some(b' ') && i < tok.end + 4 {
         i += 1;
     }
+    if password && t.slice(i, i + 3).eq_ignore_ascii_case(b"by ") {
+        i += 3;
+    }
+    if password && i > tok.end && matches!(t.at(i), Some(b'\'' | b'"')) {
+        return Some(value(t, i, Entity::ConnectionString, 4));
+    }
     if !matches!(t.at(i), Some(b':' | b'=')) {
-        return if t.short(i + 1) {
-            Some(Step::More)
-        } else {
-            Some(Step::No)
-        };
+        return Some(Step::No);
     }
     i += 1;
     if matches!(t.at(i), Some(b'=' | b'>')) {
@@ -314,7 +339,13 @@ fn value(t: &Text<'_>, start: usize, entity: Entity, min: usize) -> Step {
                 || classes & PUNCT != 0
                 || !plain(classes)
         }
-        _ => letters_and_digits(classes) && entropy(v) >= 2.5,
+        _ => {
+            let digits_only = classes & (super::UPPER | super::LOWER | PUNCT) == 0;
+            (letters_and_digits(classes)
+                || (v.len() >= 16 && balanced_case(v))
+                || (digits_only && v.len() >= 12))
+                && entropy(v) >= 2.5
+        }
     };
     if looks_secret {
         found(v_start, end, entity)
