@@ -180,10 +180,9 @@ const KEYWORDS: [&[u8]; 14] = [
 /// Whether a keyword starts a word part of `word`: at its start, after a non-letter, or at a
 /// capital (`api_key`, `apiKey`, `x-auth`; not `winapi`, `capital`, `monkey`).
 fn has_keyword(word: &[u8]) -> bool {
-    let lower = word.to_ascii_lowercase();
     KEYWORDS.iter().any(|k| {
-        lower.windows(k.len()).enumerate().any(|(i, w)| {
-            w == *k
+        word.windows(k.len()).enumerate().any(|(i, w)| {
+            w.eq_ignore_ascii_case(k)
                 && (i == 0
                     || !word.get(i - 1).is_some_and(u8::is_ascii_alphabetic)
                     || word.get(i).is_some_and(u8::is_ascii_uppercase))
@@ -209,19 +208,35 @@ fn key_word(t: &Text<'_>, tok: Token, bytes: &[u8]) -> Option<Step> {
         return Some(Step::More);
     }
     let next = t.at(i)?;
-    if !matches!(next, b':' | b'=' | b'"' | b'\'' | b' ') || bytes.len() > 64 || bytes.is_empty() {
+    // Fast exit for ordinary words: only a few short words announce a value after a space.
+    let first = bytes.first().map_or(0, |b| b | 0x20);
+    let candidate = match next {
+        b' ' => {
+            (matches!(bytes.len(), 2..=6) && matches!(first, b'b' | b't' | b'-'))
+                || matches!(t.at(i + 1), Some(b'=' | b':' | b'\'' | b'"' | b'B' | b'b'))
+                || (t.at(i + 1) == Some(b' ') && matches!(t.at(i + 2), Some(b'=' | b':')))
+        }
+        b':' | b'=' | b'"' | b'\'' => bytes.len() <= 64,
+        _ => false,
+    };
+    if !candidate {
         return None;
     }
-    let lower = bytes.to_ascii_lowercase();
+    let ends = |e: &[u8]| {
+        bytes.len() >= e.len()
+            && bytes
+                .get(bytes.len() - e.len()..)
+                .is_some_and(|x| x.eq_ignore_ascii_case(e))
+    };
     let password =
-        lower.ends_with(b"pw") || lower.windows(4).any(|w| w == b"pass") || lower.ends_with(b"pwd");
-    let special = matches!(
-        lower.as_slice(),
-        b"bearer" | b"basic" | b"token" | b"--user" | b"-u"
-    );
+        ends(b"pw") || ends(b"pwd") || bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"pass"));
+    let special = [&b"bearer"[..], b"basic", b"token", b"--user", b"-u"]
+        .iter()
+        .any(|w| bytes.eq_ignore_ascii_case(w));
     if !password && !special && !has_keyword(bytes) {
         return None;
     }
+    let lower = bytes.to_ascii_lowercase();
     if t.short(i + 8) {
         return Some(Step::More);
     }
