@@ -211,8 +211,8 @@ fn on_stream_chunk(stream: &[u8]) -> Result<Timed<'_>, String> {
 /// The request body's user text: benign English prose.
 fn prose(body: &[u8]) -> Result<String, String> {
     let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    v["messages"][1]["content"]
-        .as_str()
+    v.pointer("/messages/1/content")
+        .and_then(serde_json::Value::as_str)
         .map(str::to_string)
         .ok_or_else(|| "no user text".to_string())
 }

@@ -76,13 +76,16 @@ fn action(raw: RawAction) -> Action {
     }
 }
 
+/// A group name and its membership test.
+type Group = (&'static str, fn(Entity) -> bool);
+
 /// Applies `raw` to `table`: groups first, then single entities.
 fn actions(
     table: &mut ActionTable,
     raw: &BTreeMap<String, RawAction>,
     path: &str,
 ) -> Result<(), ConfigError> {
-    let groups: [(&str, fn(Entity) -> bool); 3] = [
+    let groups: [Group; 3] = [
         ("all", |e| e.is_pii() || e.is_secret()),
         ("pii", Entity::is_pii),
         ("secrets", Entity::is_secret),

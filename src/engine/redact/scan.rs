@@ -60,7 +60,10 @@ pub(super) static CLASS: [u8; 256] = {
     let mut b = 0;
     while b < 256 {
         let c = b as u8;
-        t[b] = if c.is_ascii_digit() {
+        // A constant block: `get_mut` is not available here, and `b < 256` holds.
+        #[allow(clippy::indexing_slicing)]
+        let slot = &mut t[b];
+        *slot = if c.is_ascii_digit() {
             TOK | DIGIT
         } else if c.is_ascii_uppercase() {
             TOK | UPPER
