@@ -127,27 +127,14 @@ impl Redaction {
         text: &str,
         findings: &[Finding],
     ) -> Rewrite {
-        if findings.is_empty() {
-            return Ok(None);
-        }
-        let mut out = String::with_capacity(text.len() + 32);
-        let hit = self.masker.apply(
+        rewrite(
+            &mut self.masker,
+            &mut self.rewritten,
+            settings,
+            side,
             text,
             findings,
-            Self::actions(settings, side),
-            &settings.allow_values,
-            &settings.rules.custom,
-            &mut out,
-        )?;
-        if hit.is_empty() {
-            return Ok(None);
-        }
-        for e in hit {
-            if !self.rewritten.contains(&e) {
-                self.rewritten.push(e);
-            }
-        }
-        Ok(Some(out))
+        )
     }
 
     /// Redacts the next piece of a streamed response text; returns the text to send now (the
@@ -163,11 +150,49 @@ impl Redaction {
             rules: &settings.rules,
             prompt: self.prompt.as_ref(),
         };
-        let (text, findings) = stream.push(&cx, piece, last, |r| {
-            (r.text.to_string(), r.findings.to_vec())
-        });
-        Ok(self
-            .rewrite(settings, Side::Response, &text, &findings)?
-            .unwrap_or(text))
+        let (masker, rewritten) = (&mut self.masker, &mut self.rewritten);
+        stream.push(&cx, piece, last, |ready| {
+            Ok(rewrite(
+                masker,
+                rewritten,
+                settings,
+                Side::Response,
+                ready.text,
+                ready.findings,
+            )?
+            .unwrap_or_else(|| ready.text.to_string()))
+        })
     }
+}
+
+/// Rewrites `text` with its findings; records the entities rewritten.
+fn rewrite(
+    masker: &mut Masker,
+    rewritten: &mut Vec<Entity>,
+    settings: &Settings,
+    side: Side,
+    text: &str,
+    findings: &[Finding],
+) -> Rewrite {
+    if findings.is_empty() {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(text.len() + 32);
+    let hit = masker.apply(
+        text,
+        findings,
+        Redaction::actions(settings, side),
+        &settings.allow_values,
+        &settings.rules.custom,
+        &mut out,
+    )?;
+    if hit.is_empty() {
+        return Ok(None);
+    }
+    for e in hit {
+        if !rewritten.contains(&e) {
+            rewritten.push(e);
+        }
+    }
+    Ok(Some(out))
 }

@@ -114,14 +114,15 @@ pub fn token(bytes: &[u8], start: usize) -> Token {
     let limit = bytes.len().min(start.saturating_add(MAX_TOKEN));
     let script = bytes.get(start).map_or(0, |&b| class(b) & HIGH);
     let mut classes = 0;
-    let mut end = start;
-    while let Some(&b) = bytes.get(end).filter(|_| end < limit) {
+    let run = bytes.get(start..limit).unwrap_or_default();
+    let mut end = start + run.len();
+    for (k, &b) in run.iter().enumerate() {
         let c = class(b);
         if c & TOK == 0 || c & HIGH != script {
+            end = start + k;
             break;
         }
         classes |= c;
-        end += 1;
     }
     if end == limit && end < bytes.len() {
         // INVARIANT: a token that is cut ends on a character boundary.
@@ -133,6 +134,28 @@ pub fn token(bytes: &[u8], start: usize) -> Token {
         start,
         end,
         classes,
+    }
+}
+
+/// The fast path for prose: a word of at most 15 letters starting at `start`, followed by a space
+/// and a letter, or by `,;!?).` and a space or newline, where the general path would find nothing
+/// (no key word, no address, no number). Returns where the general path would continue.
+fn plain_word(bytes: &[u8], start: usize) -> Option<usize> {
+    let run = bytes.get(start..bytes.len().min(start + 16))?;
+    let len = run.iter().position(|&b| class(b) & (LOWER | UPPER) == 0)?;
+    let word = run.get(..len)?;
+    let after = bytes.get(start + len + 1).copied();
+    match bytes.get(start + len).copied() {
+        Some(b' ')
+            if after.is_some_and(|a| a.is_ascii_alphabetic() && a | 0x20 != b'b')
+                && !recognise::secrets::special_word(word) =>
+        {
+            Some(start + len + 1)
+        }
+        Some(b',' | b';' | b'!' | b'?' | b')' | b'.') if matches!(after, Some(b' ' | b'\n')) => {
+            Some(start + len + 2)
+        }
+        _ => None,
     }
 }
 
@@ -149,6 +172,7 @@ pub fn scan(
 ) -> usize {
     let t = recognise::Text { bytes, last };
     let n = bytes.len();
+    let fast = cx.prompt.is_none() && cx.rules.canaries.is_empty() && cx.rules.custom.is_empty();
     let mut i = from;
     while i < n {
         let b = bytes.get(i).copied().unwrap_or(0);
@@ -171,6 +195,12 @@ pub fn scan(
             }
             i += 1;
             continue;
+        }
+        if fast && c & (LOWER | UPPER) != 0 {
+            if let Some(next) = plain_word(bytes, i) {
+                i = next;
+                continue;
+            }
         }
         let tok = token(bytes, i);
         if tok.end == n && !last {

@@ -17,6 +17,9 @@ use super::scan::{Finding, LOOKBACK, Scan, ScanState, scan};
 /// Context kept before the unsent text: more than any recogniser looks back.
 const CONTEXT: usize = LOOKBACK + 32;
 
+/// Sent text kept before it is dropped (bounds the buffer at this plus the hold-back).
+const DRAIN_AT: usize = 2048;
+
 /// One stream of text being redacted.
 #[derive(Clone, Debug, Default)]
 pub struct StreamText {
@@ -76,9 +79,15 @@ impl StreamText {
             text: self.buf.get(from..committed).unwrap_or_default(),
             findings: &self.findings,
         });
+        // Drop sent text beyond the context now and then, not on every piece: the scanner never
+        // looks further back than the context, so keeping more changes nothing.
         let keep_from = floor_boundary(&self.buf, committed.saturating_sub(CONTEXT));
-        self.buf.drain(..keep_from);
-        self.from = committed - keep_from;
+        if keep_from >= DRAIN_AT {
+            self.buf.drain(..keep_from);
+            self.from = committed - keep_from;
+        } else {
+            self.from = committed;
+        }
         result
     }
 }

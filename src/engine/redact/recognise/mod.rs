@@ -59,8 +59,37 @@ pub(super) fn found(start: usize, end: usize, entity: Entity) -> Step {
     })
 }
 
+/// Whether nothing can start at `tok`: a short word of letters only, not followed by a byte that
+/// announces an address, a URL or a value. Most prose ends here.
+fn ordinary_word(cx: &Scan<'_>, t: &Text<'_>, tok: Token) -> bool {
+    if tok.classes & (DIGIT | PUNCT | HIGH) != 0
+        || tok.end - tok.start >= 16
+        || !cx.rules.canaries.is_empty()
+        || !cx.rules.custom.is_empty()
+    {
+        return false;
+    }
+    match t.at(tok.end) {
+        Some(b'@' | b':' | b'=' | b'"' | b'\'') => false,
+        Some(b' ') => {
+            let special = secrets::special_word(t.slice(tok.start, tok.end));
+            let after = t.at(tok.end + 1);
+            !special
+                && !matches!(
+                    after,
+                    Some(b'=' | b':' | b'"' | b'\'' | b' ' | b'b' | b'B') | None
+                )
+        }
+        None => t.last,
+        Some(_) => true,
+    }
+}
+
 /// Classifies the token `tok` (its end is known), trying the recognisers whose first byte fits.
 pub fn token(cx: &Scan<'_>, t: &Text<'_>, tok: Token) -> Step {
+    if ordinary_word(cx, t, tok) {
+        return Step::No;
+    }
     let first = t.at(tok.start).unwrap_or(0);
     let next = t.at(tok.end);
     if first.is_ascii_digit()
@@ -112,9 +141,4 @@ pub(super) fn letters_and_digits(classes: u8) -> bool {
 /// Whether the classes include upper and lower case letters and digits.
 pub(super) fn mixed(classes: u8) -> bool {
     classes & (DIGIT | UPPER | LOWER) == DIGIT | UPPER | LOWER
-}
-
-/// Whether the token has only letters and digits.
-pub(super) fn plain(classes: u8) -> bool {
-    classes & (PUNCT | HIGH) == 0
 }

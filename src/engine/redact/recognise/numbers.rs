@@ -226,7 +226,8 @@ fn phone(n: &Number, first: u8, count: usize) -> bool {
         return false;
     }
     if first == b'0' {
-        return (10..=12).contains(&count) && n.lens().all(|l| l >= 2);
+        // Not `0123 4567 8901`: the tail of a longer card-like number.
+        return (10..=12).contains(&count) && n.lens().all(|l| l >= 2) && !n.lens_are(&[4, 4, 4]);
     }
     let mobile = matches!(first, b'6'..=b'9');
     (n.lens_are(&[3, 3, 4]) && dotted_or_spaced)

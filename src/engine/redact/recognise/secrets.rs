@@ -3,7 +3,7 @@
 //! other vendors — tokens whose shape and entropy say "secret" (a `prefix_` then a random body,
 //! or a random string next to a word such as `token` or `key`).
 
-use super::{Step, Text, found, letters_and_digits, mixed, plain};
+use super::{Step, Text, found, letters_and_digits, mixed};
 use crate::engine::redact::entity::Entity;
 use crate::engine::redact::scan::{LOOKBACK, PUNCT, Token, class};
 use crate::engine::redact::validate::entropy;
@@ -34,7 +34,7 @@ pub fn token(t: &Text<'_>, tok: Token) -> Step {
         return Step::No;
     }
     let generic = vendor_shape(body)
-        || (keyword_before(t, tok.start) && entropy(body) >= 3.0)
+        || (compact(body) && keyword_before(t, tok.start) && entropy(body) >= 3.0)
         || random(body, tok.classes);
     if generic {
         found(tok.start, end, Entity::GenericSecret)
@@ -136,7 +136,28 @@ fn vendor_shape(b: &[u8]) -> bool {
         && rest.len() >= 16
         && (letters_and_digits(rest_classes) || (rest.len() >= 24 && balanced_case(rest)))
         && entropy(rest) >= 3.3
-        && rest.iter().filter(|&&c| c.is_ascii_alphanumeric()).count() * 10 >= rest.len() * 8
+        && compact(rest)
+}
+
+/// Whether `b` is one compact string, not a path, a domain or a URL: mostly letters and digits,
+/// no `//`, and any `.`-separated parts long (`SG.<22>.<43>`, not `proxy.internal.node40.com`).
+fn compact(b: &[u8]) -> bool {
+    let alnum = b.iter().filter(|c| c.is_ascii_alphanumeric()).count();
+    alnum * 10 >= b.len() * 8
+        && !b.windows(2).any(|w| w == b"//")
+        && (!b.contains(&b'.') || b.split(|&c| c == b'.').all(|part| part.len() >= 16))
+}
+
+/// The longest run of lower-case letters: words have long ones, random strings rarely more
+/// than a few.
+fn lower_run(b: &[u8]) -> usize {
+    let mut best = 0;
+    let mut run = 0;
+    for c in b {
+        run = if c.is_ascii_lowercase() { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
 }
 
 /// Whether upper and lower case letters are about as frequent (random, not `CamelCase`).
@@ -154,6 +175,7 @@ fn random(b: &[u8], classes: u8) -> bool {
     b.len() >= 20
         && !b.contains(&b'.')
         && !b.starts_with(b"/")
+        && lower_run(b) <= 8
         && mixed(classes)
         && alnum * 10 >= b.len() * 9
         && slashes <= b.len() / 16
@@ -200,6 +222,15 @@ fn keyword_before(t: &Text<'_>, start: usize) -> bool {
     line.split(|b| b.is_ascii_whitespace()).any(has_keyword)
 }
 
+/// Words after which a space and a credential follow: `Bearer …`, `Basic …`, `Token …`,
+/// `--user name:pass`, `-u name:pass`.
+pub(crate) fn special_word(word: &[u8]) -> bool {
+    matches!(word.len(), 2..=6)
+        && [&b"bearer"[..], b"basic", b"token", b"--user", b"-u"]
+            .iter()
+            .any(|w| word.eq_ignore_ascii_case(w))
+}
+
 /// A key word that announces a value: `password=`, `"api_key": "…"`, `token = '…'`,
 /// `Bearer …`, `--user …`, SQL `PASSWORD '…'` and `IDENTIFIED … BY '…'`.
 fn key_word(t: &Text<'_>, tok: Token, bytes: &[u8]) -> Option<Step> {
@@ -209,11 +240,11 @@ fn key_word(t: &Text<'_>, tok: Token, bytes: &[u8]) -> Option<Step> {
     }
     let next = t.at(i)?;
     // Fast exit for ordinary words: only a few short words announce a value after a space.
-    let first = bytes.first().map_or(0, |b| b | 0x20);
     let candidate = match next {
         b' ' => {
-            (matches!(bytes.len(), 2..=6) && matches!(first, b'b' | b't' | b'-'))
-                || matches!(t.at(i + 1), Some(b'=' | b':' | b'\'' | b'"' | b'B' | b'b'))
+            special_word(bytes)
+                || matches!(t.at(i + 1), Some(b'=' | b':' | b'\'' | b'"'))
+                || t.slice(i + 1, i + 4).eq_ignore_ascii_case(b"by ")
                 || (t.at(i + 1) == Some(b' ') && matches!(t.at(i + 2), Some(b'=' | b':')))
         }
         b':' | b'=' | b'"' | b'\'' => bytes.len() <= 64,
@@ -230,9 +261,7 @@ fn key_word(t: &Text<'_>, tok: Token, bytes: &[u8]) -> Option<Step> {
     };
     let password =
         ends(b"pw") || ends(b"pwd") || bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"pass"));
-    let special = [&b"bearer"[..], b"basic", b"token", b"--user", b"-u"]
-        .iter()
-        .any(|w| bytes.eq_ignore_ascii_case(w));
+    let special = special_word(bytes);
     if !password && !special && !has_keyword(bytes) {
         return None;
     }
@@ -349,10 +378,10 @@ fn value(t: &Text<'_>, start: usize, entity: Entity, min: usize) -> Step {
     let classes = v.iter().fold(0, |acc, &c| acc | class(c));
     let looks_secret = match entity {
         Entity::Password | Entity::ConnectionString => {
+            // A digit, or a symbol other than `-_.` (not `ConvertTo-SecureString`).
             classes & super::DIGIT != 0
-                || mixed(classes | super::DIGIT)
-                || classes & PUNCT != 0
-                || !plain(classes)
+                || v.iter()
+                    .any(|b| !b.is_ascii_alphanumeric() && !b"-_.".contains(b))
         }
         _ => {
             let digits_only = classes & (super::UPPER | super::LOWER | PUNCT) == 0;
