@@ -22,7 +22,7 @@ UPSTREAM   ?=
 CONFIG     ?=
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: help build run test unit wasm-test e2e lint eval eval-injection train-injection bench fuzz tools oci oci-check clean
+.PHONY: help build run test unit wasm-test e2e lint eval eval-injection eval-redaction train-injection bench fuzz tools oci oci-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -99,6 +99,14 @@ bench: build $(VENV)/.ready ## benchmark Envoy with vs without the filter, and t
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(CONFIG),--config $(CONFIG)) \
 	  --command "make bench$(if $(QUICK), QUICK=1)$(if $(CONFIG), CONFIG=$(CONFIG))"
+
+CORPUS     ?= ../shared/corpus
+EVAL_SEED  ?= 7
+eval-redaction: $(VENV)/.ready ## redaction recall/precision on CORPUS, JSON and streamed, plus fresh gen_pii.py samples (EVAL_SEED)
+	@$(PY) -c 'import faker' 2>/dev/null || $(PY) -m pip install -q faker==40.4.0
+	@mkdir -p target/eval
+	$(PY) $(CORPUS)/gen_pii.py --n 1000 --seed $(EVAL_SEED) --out target/eval/pii_seed$(EVAL_SEED).jsonl
+	cargo run -q --release --example eval_redaction -- $(CORPUS) target/eval/pii_seed$(EVAL_SEED).jsonl
 
 tools: $(VENV)/.ready $(CARGO_BIN)/.wasm-bindgen-$(WBG_VERSION) ## install test tools into .tools (Envoy, SDKs, wasm-bindgen)
 

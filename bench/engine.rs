@@ -30,6 +30,7 @@ use llm_warden::engine::exchange::{Exchange, RequestAction, ResponseHead};
 use llm_warden::engine::inject;
 use llm_warden::engine::json;
 use llm_warden::engine::policy::Policy;
+use llm_warden::engine::redact;
 use std::hint::black_box;
 use std::time::Duration;
 use timing::{Clock, measure};
@@ -83,6 +84,21 @@ const BENCHES: &[Bench] = &[
         name: "Exchange::on_stream_chunk",
         over: Over::Stream,
         setup: on_stream_chunk,
+    },
+    Bench {
+        name: "redact::text (prose)",
+        over: Over::Requests,
+        setup: redact_prose,
+    },
+    Bench {
+        name: "redact::text (PII-dense)",
+        over: Over::Requests,
+        setup: redact_dense,
+    },
+    Bench {
+        name: "redact::stream (prose)",
+        over: Over::Requests,
+        setup: redact_stream,
     },
 ];
 
@@ -187,6 +203,74 @@ fn on_stream_chunk(stream: &[u8]) -> Result<Timed<'_>, String> {
             sent += exchange
                 .on_stream_chunk(&policy, chunk, i + 1 == chunks.len())
                 .len();
+        }
+        sent
+    }))
+}
+
+/// The request body's user text: benign English prose.
+fn prose(body: &[u8]) -> Result<String, String> {
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    v.pointer("/messages/1/content")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| "no user text".to_string())
+}
+
+/// Scans and masks a whole text as a response would be (every entity masked). The time per
+/// byte of text is the 2 ns/byte budget.
+fn redact_text(text: String) -> Result<Timed<'static>, String> {
+    let settings = default_policy()?.redaction;
+    Ok(Box::new(move || {
+        let mut r = redact::Redaction::default();
+        match r.text(&settings, redact::Side::Response, &text) {
+            Ok(Some(t)) => t.len(),
+            Ok(None) => text.len(),
+            Err(_) => 0,
+        }
+    }))
+}
+
+fn redact_prose(body: &[u8]) -> Result<Timed<'_>, String> {
+    redact_text(prose(body)?)
+}
+
+/// The prose with an e-mail, a phone number, a card and a key-shaped token every ~200 bytes.
+fn redact_dense(body: &[u8]) -> Result<Timed<'_>, String> {
+    let text = prose(body)?;
+    let key = ["sk-ant-api03-", "Zq8vR2mN5xT1wK7pL3hJ9dF4gB6cY0aE"].concat();
+    let mut dense = String::with_capacity(text.len() * 2);
+    for (i, word) in text.split(' ').enumerate() {
+        dense.push_str(word);
+        dense.push(' ');
+        match i % 120 {
+            30 => dense.push_str("jane.doe@example.com "),
+            60 => dense.push_str("+1 (624) 693-9006 "),
+            90 => dense.push_str("4111 1111 1111 1111 "),
+            119 => dense.push_str(&key),
+            _ => {}
+        }
+    }
+    redact_text(dense)
+}
+
+/// The prose streamed in 16-byte deltas through the hold-back rewriter.
+fn redact_stream(body: &[u8]) -> Result<Timed<'_>, String> {
+    let text = prose(body)?;
+    let settings = default_policy()?.redaction;
+    let pieces: Vec<String> = text
+        .as_bytes()
+        .chunks(16)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    Ok(Box::new(move || {
+        let mut r = redact::Redaction::default();
+        let mut s = redact::StreamText::new();
+        let mut sent = 0;
+        for (i, p) in pieces.iter().enumerate() {
+            sent += r
+                .stream(&settings, &mut s, p, i + 1 == pieces.len())
+                .map_or(0, |t| t.len());
         }
         sent
     }))

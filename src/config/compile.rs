@@ -42,6 +42,7 @@ pub fn compile(raw: RawConfig) -> Result<Policy, ConfigError> {
         limits: limits(&raw.limits)?,
         injection: injection(&raw.injection)?,
         hold_headers: raw.hold_headers.unwrap_or(true),
+        redaction: super::redaction::compile(raw.redaction)?,
     })
 }
 

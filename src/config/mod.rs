@@ -6,6 +6,7 @@
 
 mod compile;
 pub mod raw;
+pub mod redaction;
 
 use crate::engine::policy::Policy;
 use std::fmt;

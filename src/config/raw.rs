@@ -16,6 +16,8 @@ pub struct RawConfig {
     /// Whether the host holds headers while the body is inspected (`false` for Istio's WasmPlugin,
     /// which cannot set Envoy's `allow_on_headers_stop_iteration`).
     pub hold_headers: Option<bool>,
+    /// Data-leak prevention.
+    pub redaction: super::redaction::RawRedaction,
 }
 
 /// One route.

@@ -1,6 +1,7 @@
 //! The compiled policy: everything the configuration decides, checked and ready at request time.
 
 use super::inject;
+use super::redact;
 use super::route::{Route, default_routes};
 
 /// Size and shape bounds on what the filter buffers and parses.
@@ -40,6 +41,8 @@ pub struct Policy {
     /// body is; `false` where the host cannot (the upstream then sees the request headers first,
     /// and a response can no longer change its status once its body is judged).
     pub hold_headers: bool,
+    /// Data-leak prevention.
+    pub redaction: redact::Settings,
 }
 
 impl Default for Policy {
@@ -49,6 +52,7 @@ impl Default for Policy {
             limits: Limits::default(),
             injection: inject::Settings::default(),
             hold_headers: true,
+            redaction: redact::Settings::default(),
         }
     }
 }

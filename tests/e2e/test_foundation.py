@@ -87,7 +87,21 @@ def b64(data):
     return base64.b64encode(data).decode()
 
 
-def test_stream_cut_at_every_byte_is_delivered_unchanged(gateway, mock):
+def stream_text(raw):
+    """The concatenated delta contents of an OpenAI chat stream, and whether it ends with [DONE]."""
+    text, done = "", False
+    for event in raw.decode().split("\n\n"):
+        if event == "data: [DONE]":
+            done = True
+        elif event.startswith("data: "):
+            text += json.loads(event[6:])["choices"][0]["delta"].get("content") or ""
+    return text, done
+
+
+def test_stream_cut_at_every_byte_is_delivered_the_same(gateway, mock):
+    # Redaction holds back a word that may still grow into a secret, so the events are re-cut;
+    # whatever the upstream's cut, the client gets the same bytes and the same text.
+    outputs = set()
     for cut in range(1, len(SHORT_STREAM)):
         script = f"cut-{cut}"
         mock.script(script, {
@@ -99,7 +113,9 @@ def test_stream_cut_at_every_byte_is_delivered_unchanged(gateway, mock):
                  {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
                  {"x-mock-script": script})
         assert r.status_code == 200
-        assert r.content == SHORT_STREAM, f"cut at byte {cut}"
+        assert stream_text(r.content) == ("Héllo", True), f"cut at byte {cut}"
+        outputs.add(r.content)
+    assert len(outputs) == 1
 
 
 def test_oversize_body_gets_413(envoy_for, mock):

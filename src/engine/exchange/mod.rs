@@ -2,6 +2,7 @@
 //! and gets back what to forward, what to rewrite, or what to answer instead.
 
 mod headers;
+mod redaction;
 mod response;
 
 pub use headers::{
@@ -51,6 +52,7 @@ pub struct Exchange {
     /// Usage reported by the response so far.
     pub usage: UsageUpdate,
     response: ResponseState,
+    redact: redaction::RedactState,
 }
 
 impl Exchange {
@@ -64,6 +66,7 @@ impl Exchange {
             decisions: Vec::new(),
             usage: UsageUpdate::default(),
             response: ResponseState::PassThrough,
+            redact: redaction::RedactState::default(),
         }
     }
 
@@ -136,6 +139,9 @@ impl Exchange {
                     &message,
                 ));
             }
+        }
+        if let Some(action) = self.redact_request(policy, body, &view) {
+            return action;
         }
         RequestAction::Forward(None)
     }

@@ -3,8 +3,7 @@
 use super::{Exchange, Headers, header, is_event_stream, is_json};
 use crate::engine::api::error::{ErrorKind, ErrorReply};
 use crate::engine::api::response::ResponseView;
-use crate::engine::api::sse::{self, EventSplitter};
-use crate::engine::api::stream::{DONE, read_event};
+use crate::engine::api::sse::EventSplitter;
 use crate::engine::json;
 use crate::engine::policy::Policy;
 
@@ -109,12 +108,15 @@ impl Exchange {
                 output_tokens: Some(usage.output_tokens),
             });
         }
-        Ok(None)
+        if status >= 400 {
+            return Ok(None);
+        }
+        self.redact_response(policy, body, &view)
     }
 
     /// Processes one chunk of an event stream (`end` on the last); returns the bytes to send on.
     /// Events pass as they complete, so a partial event waits for its end.
-    pub fn on_stream_chunk(&mut self, _policy: &Policy, chunk: &[u8], end: bool) -> StreamOutput {
+    pub fn on_stream_chunk(&mut self, policy: &Policy, chunk: &[u8], end: bool) -> StreamOutput {
         let ResponseState::Stream(splitter) = &mut self.response else {
             return chunk.to_vec();
         };
@@ -125,21 +127,11 @@ impl Exchange {
         }
         let mut out = Vec::with_capacity(chunk.len());
         for raw in events {
-            self.observe_event(&raw);
-            out.extend_from_slice(&raw);
+            self.on_event(policy, raw, &mut out);
+        }
+        if end {
+            self.end_stream(policy, &mut out);
         }
         out
-    }
-
-    fn observe_event(&mut self, raw: &[u8]) {
-        let Ok(fields) = sse::fields(raw) else { return };
-        let Some(data) = fields.data.as_deref().filter(|d| *d != DONE) else {
-            return;
-        };
-        let Ok(root) = json::parse(data.as_bytes(), 64) else {
-            return;
-        };
-        let view = read_event(self.format, fields.event.as_deref(), &root);
-        self.usage.merge(view.usage);
     }
 }

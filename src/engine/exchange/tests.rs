@@ -107,16 +107,32 @@ data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"}}]}\n\n\
 data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n\
 data: [DONE]\n\n";
 
+/// The text of every `delta.content` in an OpenAI chat stream, and whether it ends with `[DONE]`.
+fn chat_text(stream: &[u8]) -> (String, bool) {
+    let text = std::str::from_utf8(stream).unwrap();
+    let mut out = String::new();
+    for data in text.split("\n\n").filter_map(|e| e.strip_prefix("data: ")) {
+        if data == "[DONE]" {
+            return (out, true);
+        }
+        let v: serde_json::Value = serde_json::from_str(data).unwrap();
+        if let Some(c) = v["choices"][0]["delta"]["content"].as_str() {
+            out.push_str(c);
+        }
+    }
+    (out, false)
+}
+
 #[test]
-fn streams_pass_unchanged_at_every_cut() {
+fn streams_give_the_same_bytes_at_every_cut() {
     let p = Policy::default();
-    for cut in 0..=STREAM.len() {
+    let run = |chunks: &[&[u8]]| {
         let mut ex = Exchange::new(ApiFormat::OpenAiChat, None);
         ex.on_response_head(&p, 200, &h(&[("content-type", "text/event-stream")]));
-        let (a, b) = STREAM.split_at(cut);
-        let mut out = ex.on_stream_chunk(&p, a, false);
-        out.extend(ex.on_stream_chunk(&p, b, true));
-        assert_eq!(out, STREAM, "cut at {cut}");
+        let mut out = Vec::new();
+        for (i, c) in chunks.iter().enumerate() {
+            out.extend(ex.on_stream_chunk(&p, c, i + 1 == chunks.len()));
+        }
         assert_eq!(
             ex.usage.usage(),
             Some(Usage {
@@ -124,6 +140,13 @@ fn streams_pass_unchanged_at_every_cut() {
                 output_tokens: 2
             })
         );
+        out
+    };
+    let whole = run(&[STREAM]);
+    assert_eq!(chat_text(&whole), ("Hello".to_string(), true));
+    for cut in 0..=STREAM.len() {
+        let (a, b) = STREAM.split_at(cut);
+        assert_eq!(run(&[a, b]), whole, "cut at {cut}");
     }
 }
 

