@@ -43,6 +43,7 @@ pub fn compile(raw: RawConfig) -> Result<Policy, ConfigError> {
         injection: inject::Settings {
             mode: mode(raw.injection.mode.unwrap_or(RawMode::Block)),
         },
+        quota: super::quota::compile(raw.quota)?,
     })
 }
 

@@ -13,6 +13,8 @@ pub struct RawConfig {
     pub limits: RawLimits,
     /// Prompt-injection detection.
     pub injection: RawInjection,
+    /// Token quotas and request cost guards.
+    pub quota: super::quota::RawQuota,
 }
 
 /// One route.

@@ -7,4 +7,5 @@ pub mod exchange;
 pub mod inject;
 pub mod json;
 pub mod policy;
+pub mod quota;
 pub mod route;

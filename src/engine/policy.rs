@@ -1,6 +1,7 @@
 //! The compiled policy: everything the configuration decides, checked and ready at request time.
 
 use super::inject;
+use super::quota;
 use super::route::{Route, default_routes};
 
 /// Size and shape bounds on what the filter buffers and parses.
@@ -36,6 +37,8 @@ pub struct Policy {
     pub limits: Limits,
     /// Prompt-injection detection.
     pub injection: inject::Settings,
+    /// Token quotas and request cost guards.
+    pub quota: quota::Settings,
 }
 
 impl Default for Policy {
@@ -44,6 +47,7 @@ impl Default for Policy {
             routes: default_routes(),
             limits: Limits::default(),
             injection: inject::Settings::default(),
+            quota: quota::Settings::default(),
         }
     }
 }

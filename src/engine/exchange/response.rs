@@ -114,7 +114,7 @@ impl Exchange {
 
     /// Processes one chunk of an event stream (`end` on the last); returns the bytes to send on.
     /// Events pass as they complete, so a partial event waits for its end.
-    pub fn on_stream_chunk(&mut self, _policy: &Policy, chunk: &[u8], end: bool) -> StreamOutput {
+    pub fn on_stream_chunk(&mut self, policy: &Policy, chunk: &[u8], end: bool) -> StreamOutput {
         let ResponseState::Stream(splitter) = &mut self.response else {
             return chunk.to_vec();
         };
@@ -125,21 +125,24 @@ impl Exchange {
         }
         let mut out = Vec::with_capacity(chunk.len());
         for raw in events {
-            self.observe_event(&raw);
-            out.extend_from_slice(&raw);
+            if self.quota.is_cut() {
+                continue;
+            }
+            match self.observe_event(policy, &raw) {
+                Some(replacement) => out.extend_from_slice(&replacement),
+                None => out.extend_from_slice(&raw),
+            }
         }
         out
     }
 
-    fn observe_event(&mut self, raw: &[u8]) {
-        let Ok(fields) = sse::fields(raw) else { return };
-        let Some(data) = fields.data.as_deref().filter(|d| *d != DONE) else {
-            return;
-        };
-        let Ok(root) = json::parse(data.as_bytes(), 64) else {
-            return;
-        };
+    /// Reads one event; `Some(bytes)` replaces it.
+    fn observe_event(&mut self, policy: &Policy, raw: &[u8]) -> Option<Vec<u8>> {
+        let fields = sse::fields(raw).ok()?;
+        let data = fields.data.as_deref().filter(|d| *d != DONE)?;
+        let root = json::parse(data.as_bytes(), 64).ok()?;
         let view = read_event(self.format, fields.event.as_deref(), &root);
         self.usage.merge(view.usage);
+        self.quota_event(policy, &view)
     }
 }
