@@ -149,18 +149,18 @@ pub fn compile(raw: RawQuota) -> Result<Settings, ConfigError> {
             }
         }
     }
-    let max_consumers = raw
-        .max_consumers
-        .map_or(Ok(u64::from(quota::DEFAULT_MAX_CONSUMERS)), |v| {
-            if (8..=1 << 20).contains(&v) {
-                Ok(v)
-            } else {
-                Err(ConfigError::at(
-                    "quota.max_consumers",
-                    "must be between 8 and 1048576",
-                ))
-            }
-        })?;
+    let max_consumers =
+        raw.max_consumers
+            .map_or(Ok(u64::from(quota::DEFAULT_MAX_CONSUMERS)), |v| {
+                if (8..=1 << 20).contains(&v) {
+                    Ok(v)
+                } else {
+                    Err(ConfigError::at(
+                        "quota.max_consumers",
+                        "must be between 8 and 1048576",
+                    ))
+                }
+            })?;
     let id = raw.identity;
     let hash_key = match id.hash_key {
         Some(k) if k.len() < 16 => {
@@ -206,7 +206,10 @@ pub fn compile(raw: RawQuota) -> Result<Settings, ConfigError> {
 fn group(at: &str, name: &str, raw: &RawLimits, base: &Group) -> Result<Group, ConfigError> {
     let positive = |v: Option<u64>, field: &str, base: u64| match v {
         None => Ok(base),
-        Some(0) => Err(ConfigError::at(format!("{at}.{field}"), "must be at least 1")),
+        Some(0) => Err(ConfigError::at(
+            format!("{at}.{field}"),
+            "must be at least 1",
+        )),
         Some(v) => Ok(v),
     };
     Ok(Group {

@@ -2,9 +2,9 @@
 //! body, the stream hook, and the one settlement. The logic is in [`crate::engine::quota`].
 
 use super::{Decision, Exchange, Headers};
+use crate::engine::api::RequestView;
 use crate::engine::api::error::{ErrorInfo, ErrorKind, ErrorReply, error_json};
 use crate::engine::api::stream::EventView;
-use crate::engine::api::RequestView;
 use crate::engine::json::Edits;
 use crate::engine::policy::Policy;
 use crate::engine::quota::ledger::Refusal;
@@ -160,10 +160,13 @@ impl Exchange {
             }
         };
         let mut reply = self.reply(ErrorKind::RateLimited, code, &message);
+        reply.headers.push((
+            "retry-after".into(),
+            retry_ms.div_ceil(1000).max(1).to_string(),
+        ));
         reply
             .headers
-            .push(("retry-after".into(), retry_ms.div_ceil(1000).max(1).to_string()));
-        reply.headers.extend(standing.map(standing_headers).unwrap_or_default());
+            .extend(standing.map(standing_headers).unwrap_or_default());
         reply
     }
 

@@ -13,6 +13,20 @@ use super::window::{Entry, Limit, SLOTS, decode, encode};
 /// Attempts at one read-modify-write before giving up.
 pub const MAX_ATTEMPTS: u32 = 64;
 
+/// Creates every shard of `shards` that does not exist yet (empty), so that at request time every
+/// write is a compare-and-swap on an existing key. Proxy-wasm cannot create a key only if it is
+/// absent: two creations racing with a first update could lose it, so creation happens here, at
+/// start-up, before traffic.
+pub fn create_shards(store: &mut dyn Store, shards: u32) -> Result<(), StoreError> {
+    for n in 0..shards {
+        let key = shard_key(n);
+        if store.get(&key)?.is_none() {
+            store.set(&key, &encode(&[]), 0)?;
+        }
+    }
+    Ok(())
+}
+
 /// The shared-data key of shard `n`.
 pub fn shard_key(n: u32) -> String {
     format!("llm_warden.quota.v1.{n}")
@@ -105,7 +119,7 @@ fn update<T>(
     for _ in 0..MAX_ATTEMPTS {
         let Some((bytes, cas)) = store.get(&key)? else {
             // A shard is created empty once; the filter creates them all at start-up.
-            store.set(&key, &[], 0)?;
+            store.set(&key, &encode(&[]), 0)?;
             continue;
         };
         // A value this version cannot read (written by something else) is reset, not trusted.

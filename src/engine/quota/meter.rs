@@ -217,7 +217,10 @@ impl Meter {
 /// The `x-ratelimit-*-tokens` headers OpenAI clients read.
 pub fn standing_headers(s: Standing) -> Vec<(String, String)> {
     vec![
-        ("x-ratelimit-limit-tokens".into(), s.limit.tokens.to_string()),
+        (
+            "x-ratelimit-limit-tokens".into(),
+            s.limit.tokens.to_string(),
+        ),
         (
             "x-ratelimit-remaining-tokens".into(),
             s.remaining.to_string(),

@@ -34,8 +34,15 @@ impl Store for Contended {
     fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<Written, StoreError> {
         if self.conflicts > 0 && cas != 0 {
             self.conflicts -= 1;
-            reserve(&mut self.inner, &account(1), &[MINUTE], self.tokens, T0, true)
-                .map_err(|e| StoreError(format!("{e:?}")))?;
+            reserve(
+                &mut self.inner,
+                &account(1),
+                &[MINUTE],
+                self.tokens,
+                T0,
+                true,
+            )
+            .map_err(|e| StoreError(format!("{e:?}")))?;
         }
         self.inner.set(key, value, cas)
     }
@@ -195,8 +202,7 @@ fn guards_clamp_reject_and_allow_list() {
     };
     assert_eq!((r.status, ex.quota.group), (400, 1));
     let mut ex = exchange(&p, ApiFormat::OpenAiChat, &[("x-consumer-id", "s")]);
-    let RequestAction::Reply(r) = ex.on_request_body(&p, br#"{"model":"m","messages":[]}"#)
-    else {
+    let RequestAction::Reply(r) = ex.on_request_body(&p, br#"{"model":"m","messages":[]}"#) else {
         panic!()
     };
     assert_eq!(r.status, 403);
@@ -211,7 +217,9 @@ fn guards_clamp_reject_and_allow_list() {
 fn anonymous_requests_can_be_refused() {
     let p = policy(r#"{"identity":{"source_address":false,"anonymous":"reject"}}"#);
     let mut ex = Exchange::new(ApiFormat::AnthropicMessages, None);
-    let reply = ex.quota_identify(&p, b"k", &[], Some("10.0.0.1:1")).unwrap();
+    let reply = ex
+        .quota_identify(&p, b"k", &[], Some("10.0.0.1:1"))
+        .unwrap();
     assert_eq!(reply.status, 401);
     assert!(String::from_utf8_lossy(&reply.body).contains("authentication_error"));
 }
@@ -240,12 +248,19 @@ fn openai_stream_usage_is_requested_stripped_and_charged_once() {
     let usage = chunk(r#"{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2}}"#);
     let done = chunk("[DONE]");
     let out = ex.on_stream_chunk(&p, &[text.clone(), usage, done.clone()].concat(), true);
-    assert_eq!(out, [text, done].concat(), "the usage chunk the client did not ask for");
+    assert_eq!(
+        out,
+        [text, done].concat(),
+        "the usage chunk the client did not ask for"
+    );
     assert_eq!(
         ex.quota_settle(&p, &mut store, 200, true, T0 + 1),
         Settled::Charged(11)
     );
-    assert_eq!(ex.quota_settle(&p, &mut store, 200, true, T0 + 2), Settled::Nothing);
+    assert_eq!(
+        ex.quota_settle(&p, &mut store, 200, true, T0 + 2),
+        Settled::Nothing
+    );
     let account = Account::new(ex.quota.consumer.as_ref().unwrap().id, p.quota.shards);
     assert_eq!(used(&mut store, &account), 11);
 }
@@ -255,9 +270,16 @@ fn an_abandoned_anthropic_stream_charges_reported_input_and_seen_output() {
     let p = policy("{}");
     let mut store = MemoryStore::new();
     let mut ex = exchange(&p, ApiFormat::AnthropicMessages, &[]);
-    assert_eq!(ex.on_request_body(&p, STREAM_BODY), RequestAction::Forward(None));
+    assert_eq!(
+        ex.on_request_body(&p, STREAM_BODY),
+        RequestAction::Forward(None)
+    );
     ex.quota_admit(&p, &mut store, T0).unwrap();
-    ex.on_response_head(&p, 200, &[("content-type".into(), "text/event-stream".into())]);
+    ex.on_response_head(
+        &p,
+        200,
+        &[("content-type".into(), "text/event-stream".into())],
+    );
     let events = concat!(
         "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":40,\"output_tokens\":1}}}\n\n",
         "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"one two three four\"}}\n\n",
@@ -310,7 +332,11 @@ fn a_stream_outgrowing_the_budget_is_cut_with_an_error_event() {
     ex.on_request_body(&p, STREAM_BODY);
     ex.quota_admit(&p, &mut store, T0).unwrap();
     let budget = ex.quota.standing.unwrap().remaining + 50;
-    ex.on_response_head(&p, 200, &[("content-type".into(), "text/event-stream".into())]);
+    ex.on_response_head(
+        &p,
+        200,
+        &[("content-type".into(), "text/event-stream".into())],
+    );
     let words = "word ".repeat(usize::try_from(budget).unwrap() + 1);
     let big = chunk(&format!(
         r#"{{"choices":[{{"index":0,"delta":{{"content":"{words}"}}}}]}}"#

@@ -75,7 +75,11 @@ impl Entry {
             start: limit.start(now_ms),
             used,
         };
-        match self.counters.iter_mut().find(|c| c.seconds == limit.seconds) {
+        match self
+            .counters
+            .iter_mut()
+            .find(|c| c.seconds == limit.seconds)
+        {
             Some(c) => *c = counter,
             None => self.counters.push(counter),
         }
