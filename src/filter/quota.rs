@@ -3,7 +3,7 @@
 
 use super::host;
 use crate::engine::quota::ledger::create_shards;
-use crate::engine::quota::{HASH_KEY, Settings, Store, StoreError, Written, hash_key};
+use crate::engine::quota::{HASH_KEY, Mode, Settings, Store, StoreError, Written, hash_key};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{LogLevel, MapType, Status};
 use std::time::UNIX_EPOCH;
@@ -55,6 +55,9 @@ pub fn source_address() -> Option<String> {
 
 /// At configuration: creates the shard keys and the per-process hash key if missing.
 pub fn prepare(settings: &Settings, configuration: &[u8]) -> Result<(), StoreError> {
+    if settings.mode == Mode::Off {
+        return Ok(());
+    }
     let mut store = SharedData;
     create_shards(&mut store, settings.shards)?;
     let time = now_ms().map_err(|s| failed("get_current_time", s))?;

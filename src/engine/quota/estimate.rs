@@ -30,13 +30,33 @@ enum Class {
     Wide,
 }
 
+/// Classes of the ASCII characters, by code.
+// INVARIANT: `i < 128` indexes the 128-entry table (evaluated at compile time).
+#[allow(clippy::indexing_slicing)]
+const ASCII: [Class; 128] = {
+    let mut table = [Class::Punct; 128];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        table[i] = if b.is_ascii_alphabetic() {
+            Class::Letter
+        } else if b.is_ascii_digit() {
+            Class::Digit
+        } else if b == b' ' || b == b'\t' {
+            Class::Space
+        } else if b == b'\n' || b == b'\r' {
+            Class::Newline
+        } else {
+            Class::Punct
+        };
+        i += 1;
+    }
+    table
+};
+
 fn class(c: char) -> Class {
     match c {
-        'a'..='z' | 'A'..='Z' => Class::Letter,
-        '0'..='9' => Class::Digit,
-        ' ' | '\t' => Class::Space,
-        '\n' | '\r' => Class::Newline,
-        c if c.is_ascii() => Class::Punct,
+        c if c.is_ascii() => ASCII.get(c as usize).copied().unwrap_or(Class::Punct),
         '\u{1100}'..='\u{11ff}'
         | '\u{2e80}'..='\u{9fff}'
         | '\u{ac00}'..='\u{d7af}'
@@ -64,21 +84,30 @@ fn run_tokens(class: Class, len: u64) -> u64 {
 
 /// Estimated tokens of `text`. Linear in its length, no allocation.
 pub fn text_tokens(text: &str) -> u64 {
-    let mut total = 0u64;
-    let mut current: Option<(Class, u64)> = None;
-    for c in text.chars() {
-        let k = class(c);
-        current = match current {
-            Some((prev, n)) if prev == k => Some((prev, n + 1)),
-            Some((prev, n)) => {
-                total = total.saturating_add(run_tokens(prev, n));
-                Some((k, 1))
-            }
-            None => Some((k, 1)),
+    let bytes = text.as_bytes();
+    let (mut total, mut run, mut len) = (0u64, Class::Space, 0u64);
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        // ASCII by table; other characters decoded (`i` is always at a character boundary).
+        let k = if b < 0x80 {
+            i += 1;
+            ASCII.get(usize::from(b)).copied().unwrap_or(Class::Punct)
+        } else {
+            let c = text.get(i..).and_then(|rest| rest.chars().next());
+            i += c.map_or(1, char::len_utf8);
+            c.map_or(Class::Punct, class)
         };
+        if k == run {
+            len += 1;
+        } else {
+            if len > 0 {
+                total = total.saturating_add(run_tokens(run, len));
+            }
+            (run, len) = (k, 1);
+        }
     }
-    if let Some((prev, n)) = current {
-        total = total.saturating_add(run_tokens(prev, n));
+    if len > 0 {
+        total = total.saturating_add(run_tokens(run, len));
     }
     total
 }

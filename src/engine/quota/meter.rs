@@ -162,11 +162,12 @@ impl Meter {
 
     /// The tokens to charge: the reported usage when the response completed, else the prompt (as
     /// reported, or estimated) plus the output (as reported, or as seen, whichever is more). An
-    /// upstream error status without usage charges nothing: the provider did not generate.
+    /// upstream error status (300 and up) without usage charges nothing: the provider did not
+    /// generate. `status` 0: no response yet (the client left first).
     pub fn charge(&self, usage: &UsageUpdate, status: u16, completed: bool) -> u64 {
         match usage.usage() {
             Some(u) if completed && !self.failed && !self.cut => u.total(),
-            None if !(200..300).contains(&status) => 0,
+            None if status >= 300 => 0,
             _ => usage
                 .input_tokens
                 .unwrap_or(self.prompt_estimate)

@@ -366,3 +366,33 @@ fn per_model_limits_count_apart() {
     assert_eq!(accounts[0], accounts[1]);
     assert!(accounts[2] < accounts[0]);
 }
+
+#[test]
+fn an_error_mid_stream_or_no_response_charges_the_estimate_and_output_seen() {
+    let p = policy("{}");
+    let mut store = MemoryStore::new();
+    let mut ex = exchange(&p, ApiFormat::OpenAiChat, &[]);
+    ex.on_request_body(&p, STREAM_BODY);
+    ex.quota_admit(&p, &mut store, T0).unwrap();
+    let estimate = ex.quota.prompt_estimate;
+    ex.on_response_head(
+        &p,
+        200,
+        &[("content-type".into(), "text/event-stream".into())],
+    );
+    let text = chunk(r#"{"choices":[{"index":0,"delta":{"content":"one two three"}}]}"#);
+    let error = chunk(r#"{"error":{"message":"overloaded"}}"#);
+    ex.on_stream_chunk(&p, &[text, error].concat(), true);
+    assert_eq!(
+        ex.quota_settle(&p, &mut store, 200, true, T0),
+        Settled::Charged(estimate + 3)
+    );
+    // The client left before any response: the estimate.
+    let mut ex = exchange(&p, ApiFormat::OpenAiChat, &[]);
+    ex.on_request_body(&p, STREAM_BODY);
+    ex.quota_admit(&p, &mut store, T0).unwrap();
+    assert_eq!(
+        ex.quota_settle(&p, &mut store, 0, false, T0),
+        Settled::Charged(estimate)
+    );
+}
