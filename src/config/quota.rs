@@ -39,7 +39,7 @@ pub enum RawQuotaMode {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawIdentity {
-    /// Trusted header naming the consumer (default `x-consumer-id`; `""` turns it off).
+    /// Trusted header naming the consumer (default none; `""` also means none).
     pub header: Option<String>,
     /// Whether the API key identifies the consumer (default true).
     pub api_key: Option<bool>,

@@ -78,7 +78,10 @@ fn quota_defaults_and_groups() {
     let p = load(b"{}").unwrap();
     assert_eq!(p.quota.mode, Mode::Enforce);
     assert_eq!(p.quota.groups.len(), 1);
-    assert_eq!(p.quota.identity.header.as_deref(), Some("x-consumer-id"));
+    assert_eq!(
+        p.quota.identity.header, None,
+        "no header is trusted unless configured"
+    );
     let p = load(
         br#"{"quota":{"identity":{"header":"","anonymous":"reject","group_header":"X-Tier"},
             "default":{"tokens_per_hour":5000,"windows":[{"seconds":10,"tokens":100}]},

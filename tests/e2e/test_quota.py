@@ -49,8 +49,10 @@ def logged_base():
     return base, path
 
 
-def quota_config(limits, **extra):
-    return json.dumps({"quota": dict({"default": dict({"max_output_tokens": BIG}, **limits)}, **extra)})
+def quota_config(limits, identity=None, **extra):
+    identity = dict({"header": "x-consumer-id"}, **(identity or {}))
+    return json.dumps({"quota": dict({"default": dict({"max_output_tokens": BIG}, **limits),
+                                      "identity": identity}, **extra)})
 
 
 class Gateway:

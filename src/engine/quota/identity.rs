@@ -23,7 +23,7 @@ pub enum Anonymous {
 /// Where identities come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdentitySettings {
-    /// A header set by a trusted filter before this one (`x-consumer-id`), if any.
+    /// A header set by a trusted filter before this one (for example `x-consumer-id`), if any.
     pub header: Option<String>,
     /// Whether `authorization: Bearer …` or `x-api-key` identify the consumer.
     pub api_key: bool,
@@ -38,7 +38,9 @@ pub struct IdentitySettings {
 impl Default for IdentitySettings {
     fn default() -> Self {
         IdentitySettings {
-            header: Some("x-consumer-id".into()),
+            // Off unless configured: a header is an identity only if a filter before this one sets
+            // it and removes the client's own, or clients could pick their bucket.
+            header: None,
             api_key: true,
             source_address: true,
             anonymous: Anonymous::Shared,
@@ -225,9 +227,16 @@ mod tests {
         ["sk", "test", &"0123456789".repeat(3)].join("-")
     }
 
+    fn with_header() -> IdentitySettings {
+        IdentitySettings {
+            header: Some("x-consumer-id".into()),
+            ..IdentitySettings::default()
+        }
+    }
+
     #[test]
     fn precedence_header_then_key_then_address() {
-        let s = IdentitySettings::default();
+        let s = with_header();
         let bearer = format!("Bearer {}", key());
         let both = h(&[("x-consumer-id", "team-a"), ("authorization", &bearer)]);
         let c = identify(&s, b"k", &both, Some("10.0.0.1:4000")).unwrap();
@@ -243,6 +252,13 @@ mod tests {
         assert_eq!(c.label, "10.0.0.1");
         let c = identify(&s, b"k", &[], None).unwrap();
         assert_eq!(c.source, Source::Anonymous);
+        let by_default = IdentitySettings::default();
+        let c = identify(&by_default, b"k", &both, None).unwrap();
+        assert_eq!(
+            c.source,
+            Source::ApiKey,
+            "the header is not trusted unless configured"
+        );
         let reject = IdentitySettings {
             anonymous: Anonymous::Reject,
             ..s
@@ -252,7 +268,7 @@ mod tests {
 
     #[test]
     fn ids_depend_on_the_key_and_the_source() {
-        let s = IdentitySettings::default();
+        let s = with_header();
         let id = |k: &[u8], hs: &[(&str, &str)]| identify(&s, k, &h(hs), None).unwrap().id;
         let bearer = format!("Bearer {}", key());
         assert_ne!(
@@ -270,7 +286,7 @@ mod tests {
 
     #[test]
     fn long_or_odd_labels_are_hashed() {
-        let s = IdentitySettings::default();
+        let s = with_header();
         let long = "x".repeat(200);
         let c = identify(&s, b"k", &h(&[("x-consumer-id", &long)]), None).unwrap();
         assert!(c.label.starts_with("header:") && c.label.len() < 30);

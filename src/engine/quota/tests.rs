@@ -156,8 +156,11 @@ fn the_hash_key_is_created_once_and_shared() {
     );
 }
 
+/// The policy of a quota section, with `x-consumer-id` as the trusted identity header.
 fn policy(quota: &str) -> Policy {
-    crate::config::load(format!(r#"{{"quota":{quota}}}"#).as_bytes()).unwrap()
+    let mut q: serde_json::Value = serde_json::from_str(quota).unwrap();
+    q["identity"]["header"] = "x-consumer-id".into();
+    crate::config::load(serde_json::json!({ "quota": q }).to_string().as_bytes()).unwrap()
 }
 
 fn exchange(p: &Policy, format: ApiFormat, headers: &[(&str, &str)]) -> Exchange {
