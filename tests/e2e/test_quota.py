@@ -304,3 +304,15 @@ def test_fleet_configuration_is_valid_envoy(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "configuration" in (run.stdout + run.stderr).lower()
+
+
+def test_groups_have_their_own_limits_and_guards(envoy_for):
+    gw = Gateway(envoy_for, {"tokens_per_day": 10**6}, identity={"group_header": "x-tier"}, groups=[
+        {"name": "gold", "consumers": ["vip"], "limits": {"tokens_per_day": 2 * 10**6, "models": ["m-large"]}}])
+    body = {"model": "m-large", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    limit = lambda h: post(gw.url + "/v1/chat/completions", body, h).headers["x-ratelimit-limit-tokens"]
+    assert limit(consumer()) == str(10**6)
+    assert limit({"x-consumer-id": "vip"}) == str(2 * 10**6)
+    assert limit(dict(consumer(), **{"x-tier": "gold"})) == str(2 * 10**6)
+    r = post(gw.url + "/v1/chat/completions", dict(body, model="m-small"), {"x-consumer-id": "vip"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "llm_warden.model_not_allowed"

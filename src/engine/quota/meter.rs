@@ -73,7 +73,9 @@ impl Meter {
     }
 
     /// Checks the request-level guards, estimates the prompt, and adds the edits the request
-    /// needs: a clamped output ceiling, and `stream_options.include_usage` on OpenAI streams.
+    /// needs: a clamped output ceiling, and `stream_options.include_usage` on OpenAI streams. A
+    /// failed guard is returned after the accounting is prepared, so that a monitored request is
+    /// still counted.
     pub fn on_request(
         &mut self,
         settings: &Settings,
@@ -83,17 +85,21 @@ impl Meter {
         let (Some(group), Some(consumer)) = (self.group(settings), &self.consumer) else {
             return Ok(());
         };
+        let mut guard = None;
         if view.message_count > group.max_messages {
-            return Err(Guard::TooManyMessages(group.max_messages));
+            guard = Some(Guard::TooManyMessages(group.max_messages));
         }
         if let Some(models) = &group.models {
             if !view.model.is_some_and(|m| models.iter().any(|x| x == m)) {
-                return Err(Guard::Model);
+                guard = guard.or(Some(Guard::Model));
             }
         }
         self.output_ceiling = match view.output_limit {
             Some(asked) if asked.value > group.max_output_tokens => match group.ceiling {
-                Ceiling::Reject => return Err(Guard::OutputCeiling(group.max_output_tokens)),
+                Ceiling::Reject => {
+                    guard = guard.or(Some(Guard::OutputCeiling(group.max_output_tokens)));
+                    asked.value
+                }
                 Ceiling::Clamp => {
                     edits.replace(asked.span, group.max_output_tokens.to_string().into_bytes());
                     group.max_output_tokens
@@ -109,7 +115,7 @@ impl Meter {
         }
         self.prompt_estimate = prompt_tokens(view.format, &view.texts, view.message_count);
         self.strip_usage_chunk = view.request_stream_usage(edits);
-        Ok(())
+        guard.map_or(Ok(()), Err)
     }
 
     /// Reserves the estimate plus the output ceiling. `Ok(over)`: admitted (`over` is the window a

@@ -399,3 +399,26 @@ fn an_error_mid_stream_or_no_response_charges_the_estimate_and_output_seen() {
         Settled::Charged(estimate)
     );
 }
+
+#[test]
+fn monitor_mode_counts_and_records_but_refuses_nothing() {
+    let p = policy(r#"{"mode":"monitor","default":{"tokens_per_minute":10,"max_messages":1}}"#);
+    let mut store = MemoryStore::new();
+    let two = br#"{"model":"m","max_tokens":50,"messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}]}"#;
+    let mut ex = exchange(&p, ApiFormat::OpenAiChat, &[]);
+    assert!(matches!(
+        ex.on_request_body(&p, two),
+        RequestAction::Forward(_)
+    ));
+    assert_eq!(ex.quota_admit(&p, &mut store, T0), Ok(()));
+    let actions: Vec<_> = ex
+        .decisions
+        .iter()
+        .map(|d| (d.action, d.category))
+        .collect();
+    assert_eq!(
+        actions,
+        [("monitored", "quota_guard"), ("monitored", "quota")]
+    );
+    assert_eq!(ex.quota.standing.unwrap().remaining, 0);
+}
