@@ -37,7 +37,19 @@ impl Exchange {
         if settings.mode == Mode::Off {
             return None;
         }
-        match identity::identify(&settings.identity, key, headers, source_address) {
+        let consumer = identity::identify(&settings.identity, key, headers, source_address)
+            .or_else(|| {
+                // Monitoring refuses nothing: the request is counted in the anonymous bucket.
+                let shared = identity::IdentitySettings {
+                    anonymous: identity::Anonymous::Shared,
+                    ..settings.identity.clone()
+                };
+                let monitor = settings.mode == Mode::Monitor;
+                monitor
+                    .then(|| identity::identify(&shared, key, headers, source_address))
+                    .flatten()
+            });
+        match consumer {
             Some(consumer) => {
                 self.quota = Meter::new(settings, consumer, key);
                 None
