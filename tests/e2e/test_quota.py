@@ -167,9 +167,10 @@ def test_no_request_is_admitted_once_the_budget_is_gone(envoy_for, mock):
     # No overdraft: each admitted request was covered by the budget when it was admitted.
     assert admitted * 205 <= limit
     assert remaining(gw, who) == limit - admitted * 205
-    # Once the budget cannot cover a request, nothing more is admitted.
-    assert post(gw.url + "/v1/chat/completions", body, who).status_code == (
-        200 if limit - admitted * 205 >= 200 + 10 else 429)
+    # Once the budget cannot cover a request's reservation, nothing more is admitted. The request
+    # reserves 209 tokens: max_tokens 200 + the estimate (2 words, 4 per message, 3 per request).
+    left = limit - admitted * 205
+    assert post(gw.url + "/v1/chat/completions", body, who).status_code == (200 if left >= 209 else 429)
 
 
 def test_windows_roll_over(envoy_for):
