@@ -167,7 +167,7 @@ fn quota_bookkeeping(body: &[u8]) -> Result<Timed<'_>, String> {
         br#"{"quota":{"default":{"tokens_per_minute":1000000000000,"tokens_per_day":1000000000000}}}"#,
     )
     .map_err(|e| e.to_string())?;
-    let root = Box::leak(Box::new(
+    let root: &json::Value<'_> = Box::leak(Box::new(
         json::parse(body, MAX_DEPTH).map_err(|e| e.to_string())?,
     ));
     let view = RequestView::parse(ApiFormat::OpenAiChat, root).map_err(|e| e.to_string())?;
@@ -185,7 +185,7 @@ fn quota_bookkeeping(body: &[u8]) -> Result<Timed<'_>, String> {
             .is_some()
             || exchange
                 .quota
-                .on_request(&policy.quota, &view, &mut json::Edits::new())
+                .on_request(&policy.quota, &view, root, &mut json::Edits::new())
                 .is_err()
             || exchange.quota_admit(&policy, &mut store, now).is_err()
         {

@@ -140,7 +140,7 @@ impl Exchange {
             }
         }
         let mut edits = json::Edits::new();
-        if let Err(reply) = self.quota_request(policy, &view, &mut edits) {
+        if let Err(reply) = self.quota_request(policy, &view, &root, &mut edits) {
             return RequestAction::Reply(reply);
         }
         if edits.is_empty() {

@@ -5,7 +5,7 @@ use super::{Decision, Exchange, Headers};
 use crate::engine::api::RequestView;
 use crate::engine::api::error::{ErrorInfo, ErrorKind, ErrorReply, error_json};
 use crate::engine::api::stream::EventView;
-use crate::engine::json::Edits;
+use crate::engine::json::{Edits, Value};
 use crate::engine::policy::Policy;
 use crate::engine::quota::ledger::Refusal;
 use crate::engine::quota::meter::{Guard, standing_headers};
@@ -68,9 +68,10 @@ impl Exchange {
         &mut self,
         policy: &Policy,
         view: &RequestView<'_>,
+        root: &Value<'_>,
         edits: &mut Edits,
     ) -> Result<(), ErrorReply> {
-        let Err(guard) = self.quota.on_request(&policy.quota, view, edits) else {
+        let Err(guard) = self.quota.on_request(&policy.quota, view, root, edits) else {
             return Ok(());
         };
         let (kind, code, message) = match guard {

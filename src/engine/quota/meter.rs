@@ -8,7 +8,13 @@ use super::window::duration;
 use super::{Ceiling, Group, Mode, Settings, Store};
 use crate::engine::api::stream::{EventView, UsageUpdate};
 use crate::engine::api::{ApiFormat, RequestView};
-use crate::engine::json::Edits;
+use crate::engine::json::{Edits, Value};
+
+/// Output-ceiling fields of every format. A request may carry more than one (`max_tokens` beside
+/// `max_completion_tokens`): each is clamped, and the largest is reserved.
+const CEILING_FIELDS: [&str; 3] = ["max_completion_tokens", "max_tokens", "max_output_tokens"];
+/// Most completions (`n`, `best_of`) a reservation counts; each may cost the output ceiling.
+const MAX_CHOICES: u64 = 128;
 
 /// A request-level guard that failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,6 +86,7 @@ impl Meter {
         &mut self,
         settings: &Settings,
         view: &RequestView<'_>,
+        root: &Value<'_>,
         edits: &mut Edits,
     ) -> Result<(), Guard> {
         let (Some(group), Some(consumer)) = (self.group(settings), &self.consumer) else {
@@ -94,20 +101,32 @@ impl Meter {
                 guard = guard.or(Some(Guard::Model));
             }
         }
-        self.output_ceiling = match view.output_limit {
-            Some(asked) if asked.value > group.max_output_tokens => match group.ceiling {
+        let max = group.max_output_tokens;
+        let mut ceiling: Option<u64> = None;
+        for v in CEILING_FIELDS.iter().filter_map(|k| root.get(k)) {
+            let Some(asked) = v.as_u64() else { continue };
+            let granted = match group.ceiling {
+                _ if asked <= max => asked,
                 Ceiling::Reject => {
-                    guard = guard.or(Some(Guard::OutputCeiling(group.max_output_tokens)));
-                    asked.value
+                    guard = guard.or(Some(Guard::OutputCeiling(max)));
+                    asked
                 }
                 Ceiling::Clamp => {
-                    edits.replace(asked.span, group.max_output_tokens.to_string().into_bytes());
-                    group.max_output_tokens
+                    edits.replace(v.span, max.to_string().into_bytes());
+                    max
                 }
-            },
-            Some(asked) => asked.value,
-            None => group.default_output_tokens.min(group.max_output_tokens),
-        };
+            };
+            ceiling = Some(ceiling.map_or(granted, |c| c.max(granted)));
+        }
+        let choices = ["n", "best_of"]
+            .iter()
+            .filter_map(|k| root.get(k).and_then(Value::as_u64))
+            .max()
+            .unwrap_or(1)
+            .clamp(1, MAX_CHOICES);
+        self.output_ceiling = ceiling
+            .unwrap_or(group.default_output_tokens.min(max))
+            .saturating_mul(choices);
         if group.per_model {
             let model = view.model.unwrap_or_default();
             let id = identity::per_model(&self.key, &consumer.id, model);

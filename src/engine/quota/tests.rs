@@ -422,3 +422,22 @@ fn monitor_mode_counts_and_records_but_refuses_nothing() {
     );
     assert_eq!(ex.quota.standing.unwrap().remaining, 0);
 }
+
+#[test]
+fn every_output_ceiling_is_clamped_and_choices_multiply_the_reservation() {
+    let p = policy(r#"{"default":{"tokens_per_minute":100000,"max_output_tokens":100}}"#);
+    let mut store = MemoryStore::new();
+    let mut ex = exchange(&p, ApiFormat::OpenAiChat, &[]);
+    let body = br#"{"model":"m","n":3,"max_completion_tokens":50,"max_tokens":9000,"messages":[]}"#;
+    let sent = body_of(ex.on_request_body(&p, body)).unwrap();
+    assert_eq!(
+        (
+            sent["max_completion_tokens"].as_u64(),
+            sent["max_tokens"].as_u64()
+        ),
+        (Some(50), Some(100))
+    );
+    ex.quota_admit(&p, &mut store, T0).unwrap();
+    let reserved = 100_000 - ex.quota.standing.unwrap().remaining;
+    assert_eq!(reserved, ex.quota.prompt_estimate + 3 * 100);
+}
