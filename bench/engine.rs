@@ -25,11 +25,13 @@ mod timing;
 use inputs::{Over, events, inputs};
 use llm_warden::config;
 use llm_warden::engine::api::sse::EventSplitter;
+use llm_warden::engine::api::stream::UsageUpdate;
 use llm_warden::engine::api::{ApiFormat, RequestView};
-use llm_warden::engine::exchange::{Exchange, RequestAction, ResponseHead};
+use llm_warden::engine::exchange::{Exchange, RequestAction, ResponseHead, Settled};
 use llm_warden::engine::inject;
 use llm_warden::engine::json;
 use llm_warden::engine::policy::Policy;
+use llm_warden::engine::quota;
 use llm_warden::engine::redact;
 use std::hint::black_box;
 use std::time::Duration;
@@ -69,6 +71,16 @@ const BENCHES: &[Bench] = &[
         name: "Exchange::on_request_body",
         over: Over::Requests,
         setup: on_request_body,
+    },
+    Bench {
+        name: "quota::estimate",
+        over: Over::Requests,
+        setup: quota_estimate,
+    },
+    Bench {
+        name: "quota per request",
+        over: Over::Requests,
+        setup: quota_bookkeeping,
     },
     Bench {
         name: "Exchange::on_response_body",
@@ -149,6 +161,59 @@ fn on_request_body(body: &[u8]) -> Result<Timed<'_>, String> {
         match exchange.on_request_body(&policy, body) {
             RequestAction::Forward(_) => 1,
             RequestAction::Reply(_) => 0,
+        }
+    }))
+}
+
+fn quota_estimate(body: &[u8]) -> Result<Timed<'_>, String> {
+    let root = Box::leak(Box::new(
+        json::parse(body, MAX_DEPTH).map_err(|e| e.to_string())?,
+    ));
+    let view = RequestView::parse(ApiFormat::OpenAiChat, root).map_err(|e| e.to_string())?;
+    Ok(Box::new(move || {
+        quota::estimate::prompt_tokens(view.format, &view.texts, view.message_count) as usize
+    }))
+}
+
+/// Everything quotas add to a request except the estimate (above) and the host's shared-data
+/// calls: the consumer's keyed hash, the guards, the reservation and the settlement, with an
+/// in-memory store of the same compare-and-swap contract. Constant in the body size.
+fn quota_bookkeeping(body: &[u8]) -> Result<Timed<'_>, String> {
+    let policy = config::load(
+        br#"{"quota":{"default":{"tokens_per_minute":1000000000000,"tokens_per_day":1000000000000}}}"#,
+    )
+    .map_err(|e| e.to_string())?;
+    let root: &json::Value<'_> = Box::leak(Box::new(
+        json::parse(body, MAX_DEPTH).map_err(|e| e.to_string())?,
+    ));
+    let view = RequestView::parse(ApiFormat::OpenAiChat, root).map_err(|e| e.to_string())?;
+    let key = [7u8; 16];
+    let headers = [(
+        "authorization".to_string(),
+        ["Bearer sk", "bench", &"0123456789".repeat(4)].join("-"),
+    )];
+    let mut store = quota::MemoryStore::new();
+    let now = 1_700_000_000_000u64;
+    Ok(Box::new(move || {
+        let mut exchange = Exchange::new(ApiFormat::OpenAiChat, None);
+        if exchange
+            .quota_identify(&policy, &key, &headers, Some("10.0.0.1:4000"))
+            .is_some()
+            || exchange
+                .quota
+                .on_request(&policy.quota, &view, root, &mut json::Edits::new())
+                .is_err()
+            || exchange.quota_admit(&policy, &mut store, now).is_err()
+        {
+            return 0;
+        }
+        exchange.usage.merge(UsageUpdate {
+            input_tokens: Some(100),
+            output_tokens: Some(20),
+        });
+        match exchange.quota_settle(&policy, &mut store, 200, true, now) {
+            Settled::Charged(n) => n as usize,
+            _ => 0,
         }
     }))
 }

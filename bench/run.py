@@ -4,7 +4,7 @@ the engine's throughput natively and as wasm; the module's size and memory. Writ
 
 Layout on a 2-core machine:
   core A  the proxy under test: two Envoys rendered from envoy/envoy.yaml (tools/envoy_config.py), one
-          with the module and the plugin configuration `{}`, one without; `--concurrency 1` each; only
+          with the module and DEFAULT_CONFIG (every protection on), one without; `--concurrency 1` each; only
           one of them has traffic at a time.
   core B  the upstream, a third Envoy answering from memory (bench/upstream.yaml: a fixed chat
           completion, or a 23-event chat stream), and the load generator wrk (bench/post.lua).
@@ -69,13 +69,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs, for iterating (about a minute)")
     parser.add_argument("--out", help="default: bench/RESULTS.md, or bench/RESULTS-quick.md with --quick")
-    parser.add_argument("--config", help="plugin configuration JSON file for the filter (default: {})")
+    parser.add_argument("--config", help="plugin configuration JSON file for the filter (default: every "
+                                         "protection on, token budgets no load can spend)")
     parser.add_argument("--command", default="make bench", help="the command recorded in the results")
     parser.add_argument("--raw", help="also write every measurement here, as JSON")
     args = parser.parse_args()
     mode = QUICK if args.quick else FULL
     out = args.out or os.path.join(HERE, "RESULTS-quick.md" if args.quick else "RESULTS.md")
-    plugin_config = open(args.config).read() if args.config else "{}"
+    plugin_config = open(args.config).read() if args.config else DEFAULT_CONFIG
 
     check_tools()
     proxy_cpu, load_cpu = pick_cpus()
@@ -242,6 +243,11 @@ def time_to_first_byte(rig, cases, mode):
     return out
 
 
+# `{}` (every protection on) with token budgets no load can spend: the load comes from one address, one
+# quota consumer, and the benchmark measures the quota's bookkeeping, not its refusals.
+DEFAULT_CONFIG = '{"quota": {"default": {"tokens_per_minute": 1000000000000, "tokens_per_day": 1000000000000}}}'
+
+
 def check_responses(rig, plugin_config):
     """Every case answers 200 with the upstream's exact body through both proxies, and (with the default
     configuration) the filter is on: it blocks a prompt injection that the proxy without it lets through."""
@@ -253,7 +259,7 @@ def check_responses(rig, plugin_config):
             if status != 200 or body != case.expected_body():
                 sys.exit(f"benchmark stopped: {case.name} through the proxy {variant} the filter: status {status}, "
                          f"not the upstream's 200 and exact body:\n{body[:500]!r}")
-    if json.loads(plugin_config) != {}:
+    if json.loads(plugin_config) != json.loads(DEFAULT_CONFIG):
         return
     for variant, expected in (("with", 403), ("without", 200)):
         client = load.Client(rig.proxies[variant].url)

@@ -43,6 +43,7 @@ pub fn compile(raw: RawConfig) -> Result<Policy, ConfigError> {
         injection: injection(&raw.injection)?,
         hold_headers: raw.hold_headers.unwrap_or(true),
         redaction: super::redaction::compile(raw.redaction)?,
+        quota: super::quota::compile(raw.quota)?,
     })
 }
 

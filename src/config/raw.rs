@@ -18,6 +18,8 @@ pub struct RawConfig {
     pub hold_headers: Option<bool>,
     /// Data-leak prevention.
     pub redaction: super::redaction::RawRedaction,
+    /// Token quotas and request cost guards.
+    pub quota: super::quota::RawQuota,
 }
 
 /// One route.

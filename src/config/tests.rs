@@ -21,7 +21,7 @@ fn empty_and_braces_mean_secure_defaults() {
 fn errors_name_the_json_path() {
     assert_eq!(
         err(r#"{"bogus":1}"#),
-        "bogus: unknown field `bogus`, expected one of `routes`, `limits`, `injection`, `hold_headers`, `redaction`"
+        "bogus: unknown field `bogus`, expected one of `routes`, `limits`, `injection`, `hold_headers`, `redaction`, `quota`"
     );
     assert_eq!(
         err(r#"{"injection":{"mode":"maybe"}}"#),
@@ -70,6 +70,78 @@ fn error_quoting_a_key_with_a_newline_stays_one_line() {
     assert_eq!(e.path, "limits.max_x\\nforged line");
     assert!(e.message.starts_with("unknown field `max_x\\nforged line`"));
     assert!(!e.to_string().contains(['\n', '\r']));
+}
+
+#[test]
+fn quota_defaults_and_groups() {
+    use crate::engine::quota::{Anonymous, Ceiling, Limit, Mode};
+    let p = load(b"{}").unwrap();
+    assert_eq!(p.quota.mode, Mode::Enforce);
+    assert_eq!(p.quota.groups.len(), 1);
+    assert_eq!(
+        p.quota.identity.header, None,
+        "no header is trusted unless configured"
+    );
+    let p = load(
+        br#"{"quota":{"identity":{"header":"","anonymous":"reject","group_header":"X-Tier"},
+            "default":{"tokens_per_hour":5000,"windows":[{"seconds":10,"tokens":100}]},
+            "groups":[{"name":"batch","consumers":["a","b"],
+                       "limits":{"tokens_per_day":9,"output_tokens_over":"reject"}}],
+            "max_consumers":100}}"#,
+    )
+    .unwrap();
+    let q = &p.quota;
+    assert_eq!(q.identity.header, None);
+    assert_eq!(q.identity.anonymous, Anonymous::Reject);
+    assert_eq!(q.identity.group_header.as_deref(), Some("x-tier"));
+    let minute = |seconds, tokens| Limit { seconds, tokens };
+    assert_eq!(
+        q.groups[0].limits,
+        vec![minute(10, 100), minute(3600, 5000)]
+    );
+    // A group inherits what it does not set from the configured default.
+    assert_eq!(q.groups[1].limits, vec![minute(86_400, 9)]);
+    assert_eq!(q.groups[1].ceiling, Ceiling::Reject);
+    assert_eq!(q.groups[1].max_messages, q.groups[0].max_messages);
+    assert_eq!(q.members.get("b"), Some(&1));
+    assert_eq!(q.shards, 13);
+}
+
+#[test]
+fn quota_errors_name_the_json_path() {
+    assert_eq!(
+        err(r#"{"quota":{"default":{"windows":[{"seconds":0,"tokens":1}]}}}"#),
+        "quota.default.windows[0].seconds: must be between 1 and 2678400"
+    );
+    assert_eq!(
+        err(
+            r#"{"quota":{"default":{"tokens_per_minute":10,"windows":[{"seconds":60,"tokens":1}]}}}"#
+        ),
+        "quota.default.tokens_per_minute: a second window of 60 seconds"
+    );
+    assert_eq!(
+        err(r#"{"quota":{"groups":[{"name":"a","limits":{"tokens_per_day":0}}]}}"#),
+        "quota.groups[0].limits.tokens_per_day: must allow at least 1 token"
+    );
+    assert_eq!(
+        err(
+            r#"{"quota":{"groups":[{"name":"a","consumers":["x"]},{"name":"b","consumers":["x"]}]}}"#
+        ),
+        "quota.groups[1].consumers: `x` is in more than one group"
+    );
+    assert_eq!(
+        err(r#"{"quota":{"groups":[{"name":"default"}]}}"#),
+        "quota.groups[0].name: `default` is empty or used twice"
+    );
+    assert_eq!(
+        err(r#"{"quota":{"identity":{"hash_key":"short"}}}"#),
+        "quota.identity.hash_key: must be at least 16 characters"
+    );
+    assert_eq!(
+        err(r#"{"quota":{"max_consumers":1}}"#),
+        "quota.max_consumers: must be between 8 and 1048576"
+    );
+    assert!(err(r#"{"quota":{"mode":"soft"}}"#).starts_with("quota.mode: unknown variant"));
 }
 
 #[test]

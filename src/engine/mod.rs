@@ -7,5 +7,6 @@ pub mod exchange;
 pub mod inject;
 pub mod json;
 pub mod policy;
+pub mod quota;
 pub mod redact;
 pub mod route;

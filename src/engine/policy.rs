@@ -1,6 +1,7 @@
 //! The compiled policy: everything the configuration decides, checked and ready at request time.
 
 use super::inject;
+use super::quota;
 use super::redact;
 use super::route::{Route, default_routes};
 
@@ -43,6 +44,8 @@ pub struct Policy {
     pub hold_headers: bool,
     /// Data-leak prevention.
     pub redaction: redact::Settings,
+    /// Token quotas and request cost guards.
+    pub quota: quota::Settings,
 }
 
 impl Default for Policy {
@@ -53,6 +56,7 @@ impl Default for Policy {
             injection: inject::Settings::default(),
             hold_headers: true,
             redaction: redact::Settings::default(),
+            quota: quota::Settings::default(),
         }
     }
 }

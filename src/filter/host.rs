@@ -19,6 +19,11 @@ pub fn remove_header(map: MapType, name: &str) -> Result<(), Status> {
     hostcalls::remove_map_value(map, name)
 }
 
+/// Sets header `name` of `map` to `value`, replacing any value it had.
+pub fn set_header(map: MapType, name: &str, value: &str) -> Result<(), Status> {
+    hostcalls::set_map_value(map, name, Some(value))
+}
+
 /// `size` bytes of `buffer` from the start; empty when the host has none.
 pub fn body(buffer: BufferType, size: usize) -> Result<Vec<u8>, Status> {
     Ok(hostcalls::get_buffer(buffer, 0, size)?.unwrap_or_default())

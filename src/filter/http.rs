@@ -1,11 +1,13 @@
 //! The HTTP context: one per request. Feeds the engine's [`Exchange`] and applies its verdicts.
 
 use super::host;
+use super::quota::{self, SharedData};
 use crate::engine::api::error::{ErrorKind, ErrorReply};
 use crate::engine::exchange::{
-    Exchange, HeadDecision, RequestAction, ResponseHead, header, on_request_head,
+    Exchange, HeadDecision, RequestAction, ResponseHead, Settled, header, on_request_head,
 };
 use crate::engine::policy::Policy;
+use crate::engine::quota::Mode;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType, Status};
 use std::rc::Rc;
@@ -94,7 +96,10 @@ impl Http {
             HeadDecision::PassThrough => Ok(Action::Continue),
             HeadDecision::Reply(reply) => Ok(self.send(&reply)),
             HeadDecision::Inspect(format) => {
-                let exchange = Exchange::new(format, request_id);
+                let mut exchange = Exchange::new(format, request_id);
+                if let Some(reply) = self.identify(&mut exchange, &headers)? {
+                    return Ok(self.send(&reply));
+                }
                 if end_of_stream {
                     let reply = exchange.missing_body();
                     return Ok(self.send(&reply));
@@ -142,18 +147,23 @@ impl Http {
                 ),
             );
         }
-        match action {
-            RequestAction::Forward(None) => Ok(Action::Continue),
-            RequestAction::Forward(Some(new_body)) => {
-                host::replace_body(BufferType::HttpRequestBody, body_size, &new_body)
-                    .map_err(|s| ("rewriting the request body", s))?;
-                Ok(Action::Continue)
-            }
-            RequestAction::Reply(reply) => Ok(self.send(&reply)),
+        let new_body = match action {
+            RequestAction::Forward(new_body) => new_body,
+            RequestAction::Reply(reply) => return Ok(self.send(&reply)),
+        };
+        let now = quota::now_ms().map_err(|s| ("reading the clock", s))?;
+        if let Err(reply) = exchange.quota_admit(&self.policy, &mut SharedData, now) {
+            return Ok(self.send(&reply));
         }
+        if let Some(new_body) = new_body {
+            host::replace_body(BufferType::HttpRequestBody, body_size, &new_body)
+                .map_err(|s| ("rewriting the request body", s))?;
+        }
+        Ok(Action::Continue)
     }
 
     fn response_headers(&mut self) -> Result<Action, (&'static str, Status)> {
+        let hold = self.hold();
         let Some(exchange) = self.exchange.as_mut().filter(|_| !self.replied) else {
             return Ok(Action::Continue);
         };
@@ -165,7 +175,7 @@ impl Http {
         let (mode, action) = match exchange.on_response_head(&self.policy, self.status, &headers) {
             ResponseHead::PassThrough => (ResponseMode::PassThrough, Action::Continue),
             // Hold the headers: a blocked response must still be able to change its status.
-            ResponseHead::Buffer => (ResponseMode::Buffer, self.hold()),
+            ResponseHead::Buffer => (ResponseMode::Buffer, hold),
             // Send the headers at once: time to first token matters.
             ResponseHead::Stream => (ResponseMode::Stream, Action::Continue),
             ResponseHead::Reply(reply) => return Ok(self.send(&reply)),
@@ -173,6 +183,10 @@ impl Http {
         if mode != ResponseMode::PassThrough {
             host::remove_header(MapType::HttpResponseHeaders, "content-length")
                 .map_err(|s| ("removing content-length", s))?;
+        }
+        for (name, value) in exchange.quota_headers() {
+            host::set_header(MapType::HttpResponseHeaders, &name, &value)
+                .map_err(|s| ("adding a rate-limit header", s))?;
         }
         self.response = mode;
         Ok(action)
@@ -198,7 +212,9 @@ impl Http {
                 }
                 let body = host::body(BufferType::HttpResponseBody, body_size)
                     .map_err(|s| ("reading the response body", s))?;
-                match exchange.on_response_body(&self.policy, self.status, &body) {
+                let verdict = exchange.on_response_body(&self.policy, self.status, &body);
+                self.settle_quota(true);
+                match verdict {
                     Ok(None) => Ok(Action::Continue),
                     Ok(Some(new_body)) => {
                         host::replace_body(BufferType::HttpResponseBody, body_size, &new_body)
@@ -216,8 +232,52 @@ impl Http {
                     host::replace_body(BufferType::HttpResponseBody, body_size, &out)
                         .map_err(|s| ("rewriting a stream chunk", s))?;
                 }
+                if end_of_stream {
+                    self.settle_quota(true);
+                }
                 Ok(Action::Continue)
             }
+        }
+    }
+
+    /// Identifies the consumer for quotas; `Some(reply)` refuses the request.
+    fn identify(
+        &self,
+        exchange: &mut Exchange,
+        headers: &[(String, String)],
+    ) -> Result<Option<ErrorReply>, (&'static str, Status)> {
+        if self.policy.quota.mode == Mode::Off {
+            return Ok(None);
+        }
+        let Ok(key) = quota::key(&self.policy.quota) else {
+            return Err(("reading the quota hash key", Status::InternalFailure));
+        };
+        let source = quota::source_address();
+        if let Some(reply) = exchange.quota_identify(&self.policy, &key, headers, source.as_deref())
+        {
+            return Ok(Some(reply));
+        }
+        if let Some(consumer) = &exchange.quota.consumer {
+            quota::publish_consumer(&consumer.label)
+                .map_err(|s| ("setting the consumer header", s))?;
+        }
+        Ok(None)
+    }
+
+    /// Settles the request's quota reservation, once: at the end of the response (`completed`),
+    /// or when the request ends early (client gone, upstream reset).
+    fn settle_quota(&mut self, completed: bool) {
+        let Some(exchange) = self.exchange.as_mut() else {
+            return;
+        };
+        let Ok(now) = quota::now_ms() else { return };
+        match exchange.quota_settle(&self.policy, &mut SharedData, self.status, completed, now) {
+            Settled::Nothing => {}
+            Settled::Charged(tokens) => quota::publish_charge(tokens),
+            Settled::Lost(tokens) => host::log(
+                LogLevel::Error,
+                &format!("llm-warden: a charge of {tokens} tokens could not be recorded"),
+            ),
         }
     }
 
@@ -226,7 +286,13 @@ impl Http {
     }
 }
 
-impl Context for Http {}
+impl Context for Http {
+    fn on_done(&mut self) -> bool {
+        // The request is over; a reservation not settled yet had no complete response.
+        self.settle_quota(false);
+        true
+    }
+}
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
@@ -262,5 +328,9 @@ impl HttpContext for Http {
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         let result = self.response_body(body_size, end_of_stream);
         self.settle(result)
+    }
+
+    fn on_log(&mut self) {
+        self.settle_quota(false);
     }
 }

@@ -6,6 +6,7 @@
 
 mod host;
 mod http;
+mod quota;
 mod root;
 
 use proxy_wasm::traits::RootContext;

@@ -30,6 +30,13 @@ impl RootContext for Root {
         };
         match config::load(&bytes) {
             Ok(policy) => {
+                if let Err(e) = super::quota::prepare(&policy.quota, &bytes) {
+                    host::log(
+                        LogLevel::Critical,
+                        &format!("llm-warden: cannot prepare the quota counters: {}", e.0),
+                    );
+                    return false;
+                }
                 host::log(
                     LogLevel::Info,
                     &format!("llm-warden: configured, {} routes", policy.routes.len()),

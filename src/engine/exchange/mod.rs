@@ -2,12 +2,14 @@
 //! and gets back what to forward, what to rewrite, or what to answer instead.
 
 mod headers;
+mod quota;
 mod redaction;
 mod response;
 
 pub use headers::{
     HeadDecision, Headers, header, header_values, is_event_stream, is_json, on_request_head,
 };
+pub use quota::Settled;
 pub use response::{ResponseHead, StreamOutput};
 
 use crate::engine::api::error::{ErrorKind, ErrorReply};
@@ -16,6 +18,7 @@ use crate::engine::api::{ApiFormat, RequestView};
 use crate::engine::inject;
 use crate::engine::json;
 use crate::engine::policy::Policy;
+use crate::engine::quota::Meter;
 use response::ResponseState;
 
 /// What to do with a request body.
@@ -51,6 +54,8 @@ pub struct Exchange {
     pub decisions: Vec<Decision>,
     /// Usage reported by the response so far.
     pub usage: UsageUpdate,
+    /// Token-quota accounting.
+    pub quota: Meter,
     response: ResponseState,
     redact: redaction::RedactState,
 }
@@ -65,6 +70,7 @@ impl Exchange {
             stream: false,
             decisions: Vec::new(),
             usage: UsageUpdate::default(),
+            quota: Meter::default(),
             response: ResponseState::PassThrough,
             redact: redaction::RedactState::default(),
         }
@@ -140,10 +146,26 @@ impl Exchange {
                 ));
             }
         }
-        if let Some(action) = self.redact_request(policy, body, &view) {
-            return action;
+        // One set of edits for the body: masked texts, then the quota's clamps and stream options.
+        // Redaction first: it may still refuse the request, and the quota reserves budget.
+        let mut edits = json::Edits::new();
+        if let Err(reply) = self.redact_request(policy, &view, &mut edits) {
+            return RequestAction::Reply(reply);
         }
-        RequestAction::Forward(None)
+        if let Err(reply) = self.quota_request(policy, &view, &root, &mut edits) {
+            return RequestAction::Reply(reply);
+        }
+        if edits.is_empty() {
+            return RequestAction::Forward(None);
+        }
+        match edits.apply(body) {
+            Ok(rewritten) => RequestAction::Forward(Some(rewritten)),
+            Err(_) => RequestAction::Reply(self.reply(
+                ErrorKind::Internal,
+                "llm_warden.internal_error",
+                "the security filter failed",
+            )),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! deltas. The three differ only in how text is taken out and put back; the text itself always
 //! goes through [`Redaction`].
 
-use super::{Decision, Exchange, RequestAction};
+use super::{Decision, Exchange};
 use crate::engine::api::error::{ErrorKind, ErrorReply};
 use crate::engine::api::response::ResponseView;
 use crate::engine::api::sse;
@@ -74,13 +74,13 @@ impl Exchange {
         self.reply(ErrorKind::Blocked, "llm_warden.sensitive_data", &message)
     }
 
-    /// Masks request texts; remembers the system prompt. `None`: forward as is.
+    /// Masks request texts into `edits`; remembers the system prompt. `Err`: a `block` entity.
     pub(super) fn redact_request(
         &mut self,
         policy: &Policy,
-        body: &[u8],
         view: &RequestView<'_>,
-    ) -> Option<RequestAction> {
+        edits: &mut Edits,
+    ) -> Result<(), ErrorReply> {
         let settings = &policy.redaction;
         let system = view
             .texts
@@ -88,7 +88,6 @@ impl Exchange {
             .filter(|t| matches!(t.role, Role::System | Role::Developer))
             .map(|t| t.text);
         self.redact.redaction.system_prompt(settings, system);
-        let mut edits = Edits::new();
         for piece in &view.texts {
             match self
                 .redact
@@ -97,17 +96,11 @@ impl Exchange {
             {
                 Ok(Some(text)) => edits.replace_str(piece.span, &text),
                 Ok(None) => {}
-                Err(blocked) => return Some(RequestAction::Reply(self.blocked_reply(blocked))),
+                Err(blocked) => return Err(self.blocked_reply(blocked)),
             }
         }
         self.note_redactions();
-        if edits.is_empty() {
-            return None;
-        }
-        Some(match edits.apply(body) {
-            Ok(bytes) => RequestAction::Forward(Some(bytes)),
-            Err(_) => RequestAction::Reply(self.internal()),
-        })
+        Ok(())
     }
 
     fn internal(&self) -> ErrorReply {
@@ -207,6 +200,13 @@ impl Exchange {
         };
         let view = read_event(self.format, fields.event.as_deref(), &root);
         self.usage.merge(view.usage);
+        if let Some(replacement) = self.quota_event(policy, &view) {
+            // A usage chunk the client did not ask for (dropped), or the end of the budget (the
+            // stream is cut): what is held back goes first.
+            self.flush(policy, out)?;
+            out.extend(replacement);
+            return Ok(());
+        }
         let settings = &policy.redaction;
         let mut edits = Edits::new();
         if view.deltas.is_empty() {

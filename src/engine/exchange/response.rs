@@ -127,9 +127,13 @@ impl Exchange {
         }
         let mut out = Vec::with_capacity(chunk.len());
         for raw in events {
+            // After a cut for quota nothing more is sent.
+            if self.quota.is_cut() {
+                break;
+            }
             self.on_event(policy, raw, &mut out);
         }
-        if end {
+        if end && !self.quota.is_cut() {
             self.end_stream(policy, &mut out);
         }
         out
