@@ -1,8 +1,9 @@
 //! From the raw configuration to the engine's policy: every value checked, defaults applied.
 
 use super::ConfigError;
-use super::raw::{RawApi, RawCheck, RawConfig, RawInjection, RawLimits, RawMode};
+use super::raw::{RawApi, RawAuditMode, RawCheck, RawConfig, RawInjection, RawLimits, RawMode};
 use crate::engine::api::ApiFormat;
+use crate::engine::exchange::AuditMode;
 use crate::engine::inject;
 use crate::engine::policy::{Limits, Policy};
 use crate::engine::route::{Route, default_routes, normalise_path};
@@ -44,6 +45,11 @@ pub fn compile(raw: RawConfig) -> Result<Policy, ConfigError> {
         hold_headers: raw.hold_headers.unwrap_or(true),
         redaction: super::redaction::compile(raw.redaction)?,
         quota: super::quota::compile(raw.quota)?,
+        audit: match raw.audit.mode {
+            None | Some(RawAuditMode::Decisions) => AuditMode::Decisions,
+            Some(RawAuditMode::All) => AuditMode::All,
+            Some(RawAuditMode::Off) => AuditMode::Off,
+        },
     })
 }
 

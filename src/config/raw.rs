@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub redaction: super::redaction::RawRedaction,
     /// Token quotas and request cost guards.
     pub quota: super::quota::RawQuota,
+    /// Audit records.
+    pub audit: RawAudit,
 }
 
 /// One route.
@@ -103,6 +105,24 @@ pub enum RawCheck {
     Off,
     Standard,
     Strict,
+}
+
+/// Audit records.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAudit {
+    /// `decisions` (default), `all` or `off`.
+    pub mode: Option<RawAuditMode>,
+}
+
+/// Which exchanges get an audit record.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum RawAuditMode {
+    Decisions,
+    All,
+    Off,
 }
 
 /// Enforcement modes.

@@ -1,5 +1,6 @@
 //! The compiled policy: everything the configuration decides, checked and ready at request time.
 
+use super::exchange::AuditMode;
 use super::inject;
 use super::quota;
 use super::redact;
@@ -46,6 +47,8 @@ pub struct Policy {
     pub redaction: redact::Settings,
     /// Token quotas and request cost guards.
     pub quota: quota::Settings,
+    /// Which exchanges get an audit record.
+    pub audit: AuditMode,
 }
 
 impl Default for Policy {
@@ -57,6 +60,7 @@ impl Default for Policy {
             hold_headers: true,
             redaction: redact::Settings::default(),
             quota: quota::Settings::default(),
+            audit: AuditMode::Decisions,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP context: one per request. Feeds the engine's [`Exchange`] and applies its verdicts.
 
 use super::host;
+use super::metrics::Metrics;
 use super::quota::{self, SharedData};
 use crate::engine::api::error::{ErrorKind, ErrorReply};
 use crate::engine::exchange::{
@@ -8,9 +9,21 @@ use crate::engine::exchange::{
 };
 use crate::engine::policy::Policy;
 use crate::engine::quota::Mode;
+use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType, Status};
 use std::rc::Rc;
+
+/// Filter state (`wasm.llm_warden.decisions`) with the exchange's decisions, for access logs.
+pub const DECISIONS_PROPERTY: &str = "llm_warden.decisions";
+
+/// The host clock in nanoseconds since the epoch; 0 if the host cannot tell.
+fn now_ns() -> u64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
 
 /// Where the response stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,20 +39,68 @@ enum ResponseMode {
 /// Per-request state.
 pub struct Http {
     policy: Rc<Policy>,
+    metrics: Rc<Metrics>,
     exchange: Option<Exchange>,
     replied: bool,
     status: u16,
     response: ResponseMode,
+    /// Time spent in this filter's callbacks, in nanoseconds of the host clock.
+    busy_ns: u64,
+    /// Whether the exchange's end was recorded (stats, audit record).
+    finished: bool,
 }
 
 impl Http {
-    pub fn new(policy: Rc<Policy>) -> Self {
+    pub fn new(policy: Rc<Policy>, metrics: Rc<Metrics>) -> Self {
         Http {
             policy,
+            metrics,
             exchange: None,
             replied: false,
             status: 0,
             response: ResponseMode::PassThrough,
+            busy_ns: 0,
+            finished: false,
+        }
+    }
+
+    /// Runs one callback, adding the time it takes to [`Self::busy_ns`].
+    fn timed<R>(&mut self, callback: impl FnOnce(&mut Self) -> R) -> R {
+        let started = now_ns();
+        let result = callback(self);
+        self.busy_ns += now_ns().saturating_sub(started);
+        result
+    }
+
+    /// Records the end of an inspected exchange, once: stats, the audit record, and the decisions
+    /// as filter state (`wasm.llm_warden.decisions`) for access logs.
+    fn finish(&mut self) {
+        let Some(exchange) = self.exchange.as_ref().filter(|_| !self.finished) else {
+            return;
+        };
+        self.finished = true;
+        let m = &self.metrics;
+        for d in &exchange.decisions {
+            m.add(
+                &format!("decisions.{}.{}.{}", d.action, d.kind, d.category),
+                1,
+            );
+        }
+        if !self.replied {
+            m.add("allowed", 1);
+        }
+        m.add("tokens.input", exchange.usage.input_tokens.unwrap_or(0));
+        m.add("tokens.output", exchange.usage.output_tokens.unwrap_or(0));
+        if let Some(charged) = exchange.quota.charged {
+            m.add("tokens.charged", charged);
+        }
+        m.record("processing_us", self.busy_ns / 1000);
+        if let Some(line) = exchange.audit_record(&self.policy, now_ns() / 1_000_000, self.status) {
+            host::log(LogLevel::Info, &format!("llm-warden audit {line}"));
+        }
+        if !exchange.decisions.is_empty() {
+            let summary = exchange.decision_summary();
+            let _ = hostcalls::set_property(vec![DECISIONS_PROPERTY], Some(summary.as_bytes()));
         }
     }
 
@@ -55,6 +116,9 @@ impl Http {
     /// Sends `reply` and stops this request; the caller returns `Action::Pause`.
     fn send(&mut self, reply: &ErrorReply) -> Action {
         self.replied = true;
+        self.status = reply.status;
+        let code = reply.code.strip_prefix("llm_warden.").unwrap_or("other");
+        self.metrics.add(&format!("replies.{code}"), 1);
         self.response = ResponseMode::PassThrough;
         if let Err(status) = host::send_json(reply.status, &reply.headers, &reply.body) {
             host::log(
@@ -67,6 +131,7 @@ impl Http {
 
     /// A host call failed mid-request: fail closed with 500.
     fn internal_error(&mut self, what: &str, status: Status) -> Action {
+        self.metrics.add("internal_errors", 1);
         host::log(
             LogLevel::Error,
             &format!("llm-warden: {what} failed: {status:?}"),
@@ -81,6 +146,7 @@ impl Http {
                 status: 500,
                 body: b"{}".to_vec(),
                 headers: Vec::new(),
+                code: "llm_warden.internal_error".to_string(),
             },
         };
         self.send(&reply)
@@ -96,6 +162,7 @@ impl Http {
             HeadDecision::PassThrough => Ok(Action::Continue),
             HeadDecision::Reply(reply) => Ok(self.send(&reply)),
             HeadDecision::Inspect(format) => {
+                self.metrics.add(&format!("requests.{}", format.name()), 1);
                 let mut exchange = Exchange::new(format, request_id);
                 if let Some(reply) = self.identify(&mut exchange, &headers)? {
                     return Ok(self.send(&reply));
@@ -135,18 +202,6 @@ impl Http {
         let body = host::body(BufferType::HttpRequestBody, body_size)
             .map_err(|s| ("reading the request body", s))?;
         let action = exchange.on_request_body(&self.policy, &body);
-        for decision in &exchange.decisions {
-            // Until the audit log exists: one line per decision, never any request text.
-            host::log(
-                LogLevel::Info,
-                &format!(
-                    "llm-warden: {} {} request_id={}",
-                    decision.action,
-                    decision.category,
-                    exchange.request_id.as_deref().unwrap_or("-")
-                ),
-            );
-        }
         let new_body = match action {
             RequestAction::Forward(new_body) => new_body,
             RequestAction::Reply(reply) => return Ok(self.send(&reply)),
@@ -154,6 +209,9 @@ impl Http {
         let now = quota::now_ms().map_err(|s| ("reading the clock", s))?;
         if let Err(reply) = exchange.quota_admit(&self.policy, &mut SharedData, now) {
             return Ok(self.send(&reply));
+        }
+        if exchange.quota.reserved() {
+            self.metrics.add("quota.admitted", 1);
         }
         if let Some(new_body) = new_body {
             host::replace_body(BufferType::HttpRequestBody, body_size, &new_body)
@@ -290,19 +348,24 @@ impl Context for Http {
     fn on_done(&mut self) -> bool {
         // The request is over; a reservation not settled yet had no complete response.
         self.settle_quota(false);
+        self.finish();
         true
     }
 }
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        let result = self.request_headers(end_of_stream);
-        self.settle(result)
+        self.timed(|this| {
+            let result = this.request_headers(end_of_stream);
+            this.settle(result)
+        })
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let result = self.request_body(body_size, end_of_stream);
-        self.settle(result)
+        self.timed(|this| {
+            let result = this.request_body(body_size, end_of_stream);
+            this.settle(result)
+        })
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
@@ -321,16 +384,21 @@ impl HttpContext for Http {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let result = self.response_headers();
-        self.settle(result)
+        self.timed(|this| {
+            let result = this.response_headers();
+            this.settle(result)
+        })
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let result = self.response_body(body_size, end_of_stream);
-        self.settle(result)
+        self.timed(|this| {
+            let result = this.response_body(body_size, end_of_stream);
+            this.settle(result)
+        })
     }
 
     fn on_log(&mut self) {
         self.settle_quota(false);
+        self.finish();
     }
 }

@@ -6,6 +6,7 @@
 
 mod host;
 mod http;
+mod metrics;
 mod quota;
 mod root;
 

@@ -2,6 +2,7 @@
 
 use super::host;
 use super::http::Http;
+use super::metrics::Metrics;
 use crate::config;
 use crate::engine::policy::Policy;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -12,6 +13,7 @@ use std::rc::Rc;
 #[derive(Default)]
 pub struct Root {
     policy: Option<Rc<Policy>>,
+    metrics: Rc<Metrics>,
 }
 
 impl Context for Root {}
@@ -60,7 +62,7 @@ impl RootContext for Root {
             .policy
             .clone()
             .unwrap_or_else(|| Rc::new(Policy::default()));
-        Some(Box::new(Http::new(policy)))
+        Some(Box::new(Http::new(policy, Rc::clone(&self.metrics))))
     }
 
     fn get_type(&self) -> Option<ContextType> {

@@ -21,6 +21,25 @@ import mock_llm  # noqa: E402
 
 WASM = os.path.join(ROOT, "dist", "llm_warden.wasm")
 
+# What the session sent through Envoy that must never show up in a log: prompts, tool results and
+# the mock's replies (PII, secrets). `post()` remembers them; other tests call `remember()`.
+# test_zz_logs.py, last of the session, reads every Envoy log for them.
+SENT = set()
+ENVOY_LOGS = []
+MIN_REMEMBERED = 12
+
+
+def remember(value):
+    """Notes a text sent through Envoy (long enough to be unmistakable) for the final log check."""
+    if isinstance(value, str) and len(value) >= MIN_REMEMBERED:
+        SENT.add(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            remember(v)
+    elif isinstance(value, list):
+        for v in value:
+            remember(v)
+
 
 class Mock:
     """The mock LLM, served from a thread of the test process."""
@@ -54,6 +73,7 @@ class Envoy:
                  base=None):
         self.dir = tempfile.mkdtemp(prefix="llm-warden-e2e-")
         self.log_path = os.path.join(self.dir, "envoy.log")
+        ENVOY_LOGS.append(self.log_path)
         admin_path = os.path.join(self.dir, "admin.txt")
         config = envoy_config.render(WASM, plugin_config, upstream, listen_port=0, admin_port=0,
                                      with_filter=with_filter, stop_iteration=stop_iteration, base=base)
@@ -193,5 +213,8 @@ def post(url, body, headers=None, **kwargs):
     """POSTs a JSON body (a dict, or raw bytes/str sent as is)."""
     h = {"content-type": "application/json"}
     h.update(headers or {})
+    remember(h.get("x-mock-reply"))
+    if isinstance(body, dict):
+        remember({k: v for k, v in body.items() if k not in ("model", "role")})
     data = body if isinstance(body, (bytes, str)) else json.dumps(body)
     return requests.post(url, data=data, headers=h, timeout=kwargs.pop("timeout", 10), **kwargs)

@@ -9,7 +9,7 @@ import anthropic
 import openai
 import pytest
 
-from conftest import post
+from conftest import post, remember
 
 EMAIL = "jane.doe@example.com"
 PHONE = "+1 (624) 693-9006"
@@ -34,6 +34,8 @@ def clients(envoy):
 def ask(envoy, provider, reply, stream, system=None):
     """The text the official SDK returns for a reply of the mock (raises on an error)."""
     oai, claude = clients(envoy)
+    remember(reply)
+    remember(system)
     headers = {"x-mock-reply": reply, "x-mock-chunk-chars": "5"}
     if provider == "openai":
         messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": "hi"}]

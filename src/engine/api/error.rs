@@ -12,6 +12,8 @@ pub struct ErrorReply {
     pub body: Vec<u8>,
     /// Extra response headers (for example `retry-after`).
     pub headers: Vec<(String, String)>,
+    /// The reason code (`llm_warden.prompt_injection`), for stats and the audit log.
+    pub code: String,
 }
 
 /// The reason for an error reply; picks the status and the provider's error type.
@@ -125,6 +127,7 @@ pub fn error_reply(provider: Provider, info: &ErrorInfo<'_>) -> ErrorReply {
         status: info.kind.status(),
         body: error_json(provider, info),
         headers: Vec::new(),
+        code: info.code.to_string(),
     }
 }
 

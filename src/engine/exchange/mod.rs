@@ -1,11 +1,13 @@
 //! One request/response exchange, from the engine's side: the filter hands it headers and bodies
 //! and gets back what to forward, what to rewrite, or what to answer instead.
 
+mod audit;
 mod headers;
 mod quota;
 mod redaction;
 mod response;
 
+pub use audit::AuditMode;
 pub use headers::{
     HeadDecision, Headers, header, header_values, is_event_stream, is_json, on_request_head,
 };
@@ -30,12 +32,14 @@ pub enum RequestAction {
     Reply(ErrorReply),
 }
 
-/// A decision worth recording: a block, a monitor hit, a redaction.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A decision worth recording: a block, a monitor hit, a redaction, a quota refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decision {
     /// `blocked`, `monitored`, `redacted`, `rejected`.
     pub action: &'static str,
-    /// The category (`prompt_injection`, …).
+    /// Which protection decided: `prompt_injection`, `sensitive_data` or `quota`.
+    pub kind: &'static str,
+    /// What it found: a family of injection signals, an entity, a quota limit or guard.
     pub category: &'static str,
 }
 
@@ -132,6 +136,7 @@ impl Exchange {
             let blocked = policy.injection.mode == inject::Mode::Block;
             self.decisions.push(Decision {
                 action: if blocked { "blocked" } else { "monitored" },
+                kind: "prompt_injection",
                 category: finding.category,
             });
             if blocked {

@@ -94,12 +94,14 @@ impl Exchange {
         if policy.quota.mode == Mode::Monitor {
             self.decisions.push(Decision {
                 action: "monitored",
+                kind: "quota",
                 category: "quota_guard",
             });
             return Ok(());
         }
         self.decisions.push(Decision {
             action: "rejected",
+            kind: "quota",
             category: "quota_guard",
         });
         Err(self.reply(kind, code, &message))
@@ -118,6 +120,7 @@ impl Exchange {
             Ok(Some(_)) => {
                 self.decisions.push(Decision {
                     action: "monitored",
+                    kind: "quota",
                     category: "quota",
                 });
                 Ok(())
@@ -125,6 +128,7 @@ impl Exchange {
             Err(refusal) => {
                 self.decisions.push(Decision {
                     action: "rejected",
+                    kind: "quota",
                     category: "quota",
                 });
                 Err(self.refusal_reply(&refusal))

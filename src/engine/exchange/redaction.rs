@@ -57,6 +57,7 @@ impl Exchange {
         for e in &self.redact.redaction.rewritten {
             let d = Decision {
                 action: "redacted",
+                kind: "sensitive_data",
                 category: e.name(),
             };
             if !self.decisions.contains(&d) {
@@ -68,6 +69,7 @@ impl Exchange {
     fn blocked_reply(&mut self, Blocked(entity): Blocked) -> ErrorReply {
         self.decisions.push(Decision {
             action: "blocked",
+            kind: "sensitive_data",
             category: entity.name(),
         });
         let message = format!("blocked by policy: sensitive data ({})", entity.name());

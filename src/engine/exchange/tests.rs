@@ -46,6 +46,7 @@ fn monitor_mode_forwards_and_records() {
         ex.decisions,
         vec![Decision {
             action: "monitored",
+            kind: "prompt_injection",
             category: "instruction_override"
         }]
     );

@@ -65,14 +65,18 @@ impl Score {
             .sum()
     }
 
-    /// The family that contributed most, if any did.
+    /// The family that names the finding: the strongest family of explainable signals, or the
+    /// learned model when nothing else fired.
     pub fn top_family(&self) -> Option<Family> {
-        Family::ALL
-            .iter()
-            .zip(self.families)
-            .filter(|(_, s)| *s > 0.0)
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(f, _)| *f)
+        let strongest = |rules_only: bool| {
+            Family::ALL
+                .iter()
+                .zip(self.families)
+                .filter(|(f, s)| *s > 0.0 && (!rules_only || **f != Family::Learned))
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(f, _)| *f)
+        };
+        strongest(true).or_else(|| strongest(false))
     }
 
     fn new(rule_share: f32) -> Self {
