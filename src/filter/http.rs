@@ -325,7 +325,7 @@ impl Http {
     /// Settles the request's quota reservation, once: at the end of the response (`completed`),
     /// or when the request ends early (client gone, upstream reset).
     fn settle_quota(&mut self, completed: bool) {
-        let Some(exchange) = self.exchange.as_mut() else {
+        let Some(exchange) = self.exchange.as_mut().filter(|e| e.quota.reserved()) else {
             return;
         };
         let Ok(now) = quota::now_ms() else { return };

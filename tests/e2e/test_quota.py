@@ -318,3 +318,17 @@ def test_groups_have_their_own_limits_and_guards(envoy_for):
     assert limit(dict(consumer(), **{"x-tier": "gold"})) == str(2 * 10**6)
     r = post(gw.url + "/v1/chat/completions", dict(body, model="m-small"), {"x-consumer-id": "vip"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "llm_warden.model_not_allowed"
+
+
+def test_a_usage_chunk_the_client_asked_for_is_kept(envoy_for, mock):
+    gw = Gateway(envoy_for, {"tokens_per_day": 10**6})
+    test_id = uuid.uuid4().hex
+    r = post(gw.url + "/v1/chat/completions",
+             {"model": "m", "stream": True, "stream_options": {"include_usage": True}, "max_tokens": 50,
+              "messages": [{"role": "user", "content": "Hi"}]}, dict(consumer(), **{"x-test-id": test_id}))
+    chunks = [json.loads(line[6:]) for line in r.text.splitlines()
+              if line.startswith("data: {")]
+    usage = [c["usage"] for c in chunks if c.get("usage")]
+    assert len(usage) == 1 and chunks[-1]["choices"] == []
+    assert usage[0]["total_tokens"] == mock_usage(mock, test_id)
+    assert int(gw.log([test_id])[test_id]["charged"]) == usage[0]["total_tokens"]

@@ -139,8 +139,7 @@ impl Exchange {
     fn refusal_reply(&self, refusal: &Refusal) -> ErrorReply {
         let (code, message, retry_ms, standing) = match refusal {
             Refusal::OverLimit(s) => {
-                let needed = self.quota.prompt_estimate;
-                let message = if s.limit.tokens < needed {
+                let message = if s.limit.tokens < self.quota.requested() {
                     format!(
                         "the request needs more tokens than the {}-token limit of the {} s window",
                         s.limit.tokens, s.limit.seconds

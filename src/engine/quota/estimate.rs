@@ -28,45 +28,35 @@ enum Class {
     Cjk,
     /// Other non-ASCII letters (accented, Cyrillic, Greek…): split more finely than English.
     Wide,
+    /// A UTF-8 continuation byte: part of the character before it.
+    Continuation,
 }
 
-/// Classes of the ASCII characters, by code.
-// INVARIANT: `i < 128` indexes the 128-entry table (evaluated at compile time).
+/// The class of each byte. Non-ASCII characters are classed by their first byte, which is
+/// enough to tell scripts apart: two-byte characters (U+0080–U+07FF) are Latin, Greek, Cyrillic,
+/// Hebrew, Arabic letters; three-byte ones from U+3000 to U+DFFF and from U+F900 are CJK and
+/// Hangul; U+2000–U+2FFF (general punctuation, symbols) and four-byte ones (emoji) are symbols.
+// INVARIANT: `i < 256` indexes the 256-entry table (evaluated at compile time).
 #[allow(clippy::indexing_slicing)]
-const ASCII: [Class; 128] = {
-    let mut table = [Class::Punct; 128];
+const CLASSES: [Class; 256] = {
+    let mut table = [Class::Punct; 256];
     let mut i = 0;
-    while i < 128 {
+    while i < 256 {
         let b = i as u8;
-        table[i] = if b.is_ascii_alphabetic() {
-            Class::Letter
-        } else if b.is_ascii_digit() {
-            Class::Digit
-        } else if b == b' ' || b == b'\t' {
-            Class::Space
-        } else if b == b'\n' || b == b'\r' {
-            Class::Newline
-        } else {
-            Class::Punct
+        table[i] = match b {
+            b'a'..=b'z' | b'A'..=b'Z' => Class::Letter,
+            b'0'..=b'9' => Class::Digit,
+            b' ' | b'\t' => Class::Space,
+            b'\n' | b'\r' => Class::Newline,
+            0x80..=0xbf => Class::Continuation,
+            0xc2..=0xdf => Class::Wide,
+            0xe1 | 0xe3..=0xed | 0xef => Class::Cjk,
+            _ => Class::Punct,
         };
         i += 1;
     }
     table
 };
-
-fn class(c: char) -> Class {
-    match c {
-        c if c.is_ascii() => ASCII.get(c as usize).copied().unwrap_or(Class::Punct),
-        '\u{1100}'..='\u{11ff}'
-        | '\u{2e80}'..='\u{9fff}'
-        | '\u{ac00}'..='\u{d7af}'
-        | '\u{f900}'..='\u{faff}'
-        | '\u{ff00}'..='\u{ffef}'
-        | '\u{20000}'..='\u{2fa1f}' => Class::Cjk,
-        c if c.is_alphabetic() => Class::Wide,
-        _ => Class::Punct,
-    }
-}
 
 /// The tokens of a run of `len` characters of one class.
 fn run_tokens(class: Class, len: u64) -> u64 {
@@ -78,28 +68,19 @@ fn run_tokens(class: Class, len: u64) -> u64 {
         Class::Newline => 1,
         Class::Punct => len.div_ceil(2),
         Class::Cjk => len,
+        Class::Continuation => 0,
         Class::Wide => len.div_ceil(2),
     }
 }
 
-/// Estimated tokens of `text`. Linear in its length, no allocation.
+/// Estimated tokens of `text`. Linear in its length, one table look-up a byte, no allocation.
 pub fn text_tokens(text: &str) -> u64 {
-    let bytes = text.as_bytes();
     let (mut total, mut run, mut len) = (0u64, Class::Space, 0u64);
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        // ASCII by table; other characters decoded (`i` is always at a character boundary).
-        let k = if b < 0x80 {
-            i += 1;
-            ASCII.get(usize::from(b)).copied().unwrap_or(Class::Punct)
-        } else {
-            let c = text.get(i..).and_then(|rest| rest.chars().next());
-            i += c.map_or(1, char::len_utf8);
-            c.map_or(Class::Punct, class)
-        };
+    for &b in text.as_bytes() {
+        let k = CLASSES.get(usize::from(b)).copied().unwrap_or(Class::Punct);
         if k == run {
             len += 1;
-        } else {
+        } else if k != Class::Continuation {
             if len > 0 {
                 total = total.saturating_add(run_tokens(run, len));
             }

@@ -148,13 +148,18 @@ impl Meter {
         let (Some(group), Some(account)) = (self.group(settings), self.account) else {
             return Ok(None);
         };
-        let tokens = self.prompt_estimate.saturating_add(self.output_ceiling);
+        let tokens = self.requested();
         let enforce = settings.mode == Mode::Enforce;
         let (reservation, over) =
             ledger::reserve(store, &account, &group.limits, tokens, now_ms, enforce)?;
         self.standing = reservation.standing;
         self.reservation = Some(reservation);
         Ok(over)
+    }
+
+    /// Tokens the request reserves: the prompt estimate plus the output ceiling.
+    pub fn requested(&self) -> u64 {
+        self.prompt_estimate.saturating_add(self.output_ceiling)
     }
 
     /// Looks at one stream event (its usage is already merged by the exchange).

@@ -322,6 +322,12 @@ fn over_budget_is_429_with_headers_in_the_callers_dialect() {
     assert_eq!(reply.status, 429);
     let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
     assert_eq!(body["error"]["type"], "rate_limit_error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tokens left")
+    );
     let h: HashMap<_, _> = reply.headers.into_iter().collect();
     assert_eq!(h["retry-after"], "59");
     assert_eq!(h["x-ratelimit-limit-tokens"], "100");
@@ -441,4 +447,18 @@ fn every_output_ceiling_is_clamped_and_choices_multiply_the_reservation() {
     ex.quota_admit(&p, &mut store, T0).unwrap();
     let reserved = 100_000 - ex.quota.standing.unwrap().remaining;
     assert_eq!(reserved, ex.quota.prompt_estimate + 3 * 100);
+}
+
+#[test]
+fn a_request_bigger_than_the_window_is_told_so() {
+    let p = policy(r#"{"default":{"tokens_per_minute":100}}"#);
+    let mut ex = exchange(&p, ApiFormat::OpenAiChat, &[]);
+    ex.on_request_body(&p, br#"{"model":"m","max_tokens":500,"messages":[]}"#);
+    let reply = ex.quota_admit(&p, &mut MemoryStore::new(), T0).unwrap_err();
+    let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("more tokens than the 100-token limit"),
+        "{message}"
+    );
 }

@@ -59,7 +59,11 @@ fn read(paths: &[String]) -> Result<Vec<Sample>, String> {
     let mut out = Vec::new();
     for path in paths {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let v: serde_json::Value =
                 serde_json::from_str(line).map_err(|e| format!("{path}:{}: {e}", n + 1))?;
             let Some(text) = v.get("text").and_then(|t| t.as_str()) else {
@@ -103,7 +107,10 @@ fn main() -> ExitCode {
         for s in &samples {
             let real = bpe.encode_ordinary(&s.text).len();
             let estimated = text_tokens(&s.text);
-            groups.entry(s.group.clone()).or_default().add(real, estimated);
+            groups
+                .entry(s.group.clone())
+                .or_default()
+                .add(real, estimated);
             if s.group.ends_with("(latin)") {
                 latin.add(real, estimated);
             }
