@@ -22,7 +22,7 @@ UPSTREAM   ?=
 CONFIG     ?=
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: help build run test unit wasm-test e2e lint eval eval-injection eval-redaction train-injection bench fuzz tools oci oci-check clean
+.PHONY: help build run test unit wasm-test e2e lint eval eval-injection eval-redaction train-injection bench soak fuzz tools oci oci-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -88,6 +88,9 @@ $(OCI): $(WASM)
 oci-check: oci $(VENV)/.ready ## check the OCI image: one layer, holding plugin.wasm identical to the module
 	@command -v skopeo >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo; }
 	$(PY) -m pytest -q tests/oci
+
+soak: build $(VENV)/.ready ## soak through Envoy --concurrency 2: SOAK_REQUESTS (200000) mixed requests, no 5xx, flat memory
+	$(PY) tools/soak.py
 
 fuzz: $(CARGO_BIN)/.cargo-fuzz-$(CARGO_FUZZ_VERSION) ## fuzz every target FUZZ_SECONDS (60) each; prints executions and crashes
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
