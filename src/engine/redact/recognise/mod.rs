@@ -70,7 +70,7 @@ fn ordinary_word(cx: &Scan<'_>, t: &Text<'_>, tok: Token) -> bool {
         return false;
     }
     match t.at(tok.end) {
-        Some(b'@' | b':' | b'=' | b'"' | b'\'') => false,
+        Some(b'@' | b':' | b'=' | b'"' | b'\'' | b'(') => false,
         Some(b' ') => {
             let special = secrets::special_word(t.slice(tok.start, tok.end));
             let after = t.at(tok.end + 1);

@@ -223,19 +223,28 @@ fn keyword_before(t: &Text<'_>, start: usize) -> bool {
 }
 
 /// Words after which a space and a credential follow: `Bearer …`, `Basic …`, `Token …`,
-/// `--user name:pass`, `-u name:pass`.
+/// `--user name:pass`, `-u name:pass`, SQL `PASSWORD …`.
 pub(crate) fn special_word(word: &[u8]) -> bool {
-    matches!(word.len(), 2..=6)
-        && [&b"bearer"[..], b"basic", b"token", b"--user", b"-u"]
-            .iter()
-            .any(|w| word.eq_ignore_ascii_case(w))
+    matches!(word.len(), 2..=8)
+        && [
+            &b"bearer"[..],
+            b"basic",
+            b"token",
+            b"--user",
+            b"-u",
+            b"password",
+        ]
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w))
 }
 
 /// A key word that announces a value: `password=`, `"api_key": "…"`, `token = '…'`,
 /// `Bearer …`, `--user …`, SQL `PASSWORD '…'` and `IDENTIFIED … BY '…'`.
 fn key_word(t: &Text<'_>, tok: Token, bytes: &[u8]) -> Option<Step> {
     let mut i = tok.end;
-    if t.short(i + 1) {
+    // INVARIANT: every byte read below before `value` lies within `tok.end + 24`; reading past
+    // the end of a growing text must say `More`, never guess.
+    if t.short(i + 4) {
         return Some(Step::More);
     }
     let next = t.at(i)?;
@@ -246,8 +255,9 @@ fn key_word(t: &Text<'_>, tok: Token, bytes: &[u8]) -> Option<Step> {
                 || matches!(t.at(i + 1), Some(b'=' | b':' | b'\'' | b'"'))
                 || t.slice(i + 1, i + 4).eq_ignore_ascii_case(b"by ")
                 || (t.at(i + 1) == Some(b' ') && matches!(t.at(i + 2), Some(b'=' | b':')))
+                || bytes.eq_ignore_ascii_case(b"password")
         }
-        b':' | b'=' | b'"' | b'\'' => bytes.len() <= 64,
+        b':' | b'=' | b'"' | b'\'' | b'(' => bytes.len() <= 64,
         _ => false,
     };
     if !candidate {
@@ -259,14 +269,16 @@ fn key_word(t: &Text<'_>, tok: Token, bytes: &[u8]) -> Option<Step> {
                 .get(bytes.len() - e.len()..)
                 .is_some_and(|x| x.eq_ignore_ascii_case(e))
     };
-    let password =
-        ends(b"pw") || ends(b"pwd") || bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"pass"));
+    let password = ends(b"pw")
+        || ends(b"pwd")
+        || ends(b"identified")
+        || bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"pass"));
     let special = special_word(bytes);
     if !password && !special && !has_keyword(bytes) {
         return None;
     }
     let lower = bytes.to_ascii_lowercase();
-    if t.short(i + 8) {
+    if t.short(i + 24) {
         return Some(Step::More);
     }
     if next == b' ' {
@@ -290,10 +302,17 @@ fn key_word(t: &Text<'_>, tok: Token, bytes: &[u8]) -> Option<Step> {
     while t.at(i) == Some(b' ') && i < tok.end + 4 {
         i += 1;
     }
-    if password && t.slice(i, i + 3).eq_ignore_ascii_case(b"by ") {
+    // SQL: `IDENTIFIED BY x`, `PASSWORD 'x'`, `PASSWORD x`, `PASSWORD('x')`.
+    let by = password && t.slice(i, i + 3).eq_ignore_ascii_case(b"by ");
+    if by {
         i += 3;
     }
-    if password && i > tok.end && matches!(t.at(i), Some(b'\'' | b'"')) {
+    if password && t.at(i) == Some(b'(') {
+        i += 1;
+    }
+    let sql_value = matches!(t.at(i), Some(b'\'' | b'"'))
+        || (lower == b"password" && t.at(i).is_some_and(|b| b.is_ascii_alphanumeric()));
+    if password && i > tok.end && (by || sql_value) {
         return Some(value(t, i, Entity::ConnectionString, 4));
     }
     if !matches!(t.at(i), Some(b':' | b'=')) {

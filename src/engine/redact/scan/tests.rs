@@ -162,3 +162,18 @@ fn leaves_look_alikes_alone() {
         assert_eq!(find(text), vec![], "in {text:?}");
     }
 }
+
+#[test]
+fn sql_passwords() {
+    for sql in [
+        "ALTER USER 'root'@'localhost' IDENTIFIED WITH mysql_native_password BY 'SqLpa5sW0rD';",
+        "CREATE USER u IDENTIFIED BY SqLpa5sW0rD;",
+        "CREATE ROLE app WITH LOGIN PASSWORD SqLpa5sW0rD;",
+        "SET PASSWORD FOR 'u'@'h' = PASSWORD('SqLpa5sW0rD');",
+        "ALTER LOGIN u WITH PASSWORD = 'SqLpa5sW0rD';",
+    ] {
+        assert_eq!(find(sql).len(), 1, "{sql}");
+        assert_eq!(find(sql)[0].1, "SqLpa5sW0rD", "{sql}");
+    }
+    assert_eq!(find("Reset your password here, then sign in."), vec![]);
+}

@@ -38,6 +38,10 @@ fn samples() -> Vec<String> {
         format!(
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7b9\nabc\n-----END RSA PRIVATE KEY-----\nbye é ü 日本"
         ),
+        "SET PASSWORD FOR 'u'@'h' = PASSWORD('SqLpa5sW0rD'); IDENTIFIED BY x9Yz2Wq; PASSWORD Abc123x;".into(),
+        format!("curl -H \"Authorization: Bearer {key}\" --user kevin:pRf7vG2h1L8nQkW9 https://u:p4ssW0rd@h.example/x"),
+        "{\"api_key\": \"Zf3D0LXCM3EIMbgJpUNnkRtO\", \"token\" : 'wjXKCFzOWEPRqhT9mbWtVQ'} hf_token = x".into(),
+        "電話番号：03-6885-7984 メール：taro@example.jp, SSN 713172503, card 3782 822463 10005.".into(),
     ]
 }
 
