@@ -226,6 +226,10 @@ fn keyword_before(t: &Text<'_>, start: usize) -> bool {
 /// `--user name:pass`, `-u name:pass`, SQL `PASSWORD …`.
 pub(crate) fn special_word(word: &[u8]) -> bool {
     matches!(word.len(), 2..=8)
+        && matches!(
+            word.first().map(|b| b | 0x20),
+            Some(b'b' | b't' | b'p' | b'-')
+        )
         && [
             &b"bearer"[..],
             b"basic",
