@@ -126,7 +126,42 @@ impl Exchange {
         view: &ResponseView<'_>,
     ) -> Result<Option<Vec<u8>>, ErrorReply> {
         let mut edits = Edits::new();
+        // Structured tool inputs (Anthropic `input` objects) are scanned as the JSON text they
+        // are, as their streamed `partial_json` is, so that `{"password": "…"}` keeps its key.
+        let mut structured = Vec::new();
+        for call in view
+            .tool_calls
+            .iter()
+            .filter(|c| c.arguments.as_str().is_none())
+        {
+            let span = call.arguments.span;
+            let Ok(raw) = std::str::from_utf8(span.of(body)) else {
+                continue;
+            };
+            match self
+                .redact
+                .redaction
+                .text(&policy.redaction, Side::Response, raw)
+            {
+                Ok(Some(text)) => {
+                    // A mask never breaks the JSON it sits in; should one ever do, the strings
+                    // inside are redacted one by one instead.
+                    if json::parse(text.as_bytes(), policy.limits.max_json_depth).is_ok() {
+                        edits.replace(span, text.into_bytes());
+                        structured.push(span);
+                    }
+                }
+                Ok(None) => structured.push(span),
+                Err(blocked) => return Err(self.blocked_reply(blocked)),
+            }
+        }
         for piece in &view.texts {
+            let inside = structured
+                .iter()
+                .any(|s| s.start <= piece.span.start && piece.span.end <= s.end);
+            if inside {
+                continue;
+            }
             match self
                 .redact
                 .redaction
@@ -368,3 +403,6 @@ fn item_texts<'v>(item: &'v Value<'v>, push: &mut impl FnMut(Option<&'v Value<'v
         push(part.get("refusal"));
     }
 }
+
+#[cfg(test)]
+mod tests;
