@@ -111,3 +111,28 @@ fn prose_is_sent_up_to_the_last_word() {
         .unwrap();
     assert_eq!(out, "[REDACTED_ANTHROPIC_KEY] ok");
 }
+
+#[test]
+fn custom_entities_allow_values_and_actions() {
+    use crate::engine::redact::{Action, CustomEntity, Entity, Validator};
+    let mut settings = Settings::default();
+    settings.rules.custom.push(CustomEntity {
+        label: "EMPLOYEE_ID".into(),
+        pattern: regex_lite::Regex::new("EMP-[0-9]{6}").unwrap(),
+        validator: Some(Validator::Luhn),
+    });
+    settings.response.push_custom(Action::Mask);
+    settings.allow_values.push("Help@Example.com".into());
+    settings.response.set(Entity::CreditCard, Action::Partial);
+    let text =
+        "EMP-123455 and EMP-123456; help@example.com; jo@example.com; card 4111 1111 1111 1111";
+    // EMP-123455 passes Luhn, EMP-123456 does not.
+    assert_eq!(
+        whole(&settings, text),
+        "[REDACTED_EMPLOYEE_ID] and EMP-123456; help@example.com; [REDACTED_EMAIL]; card [REDACTED_CREDIT_CARD …1111]"
+    );
+    assert_eq!(
+        streamed(&settings, &[&text[..20], &text[20..]]),
+        whole(&settings, text)
+    );
+}
