@@ -12,6 +12,22 @@ use crate::engine::json::{self, Edits, Span, Value};
 use crate::engine::policy::Policy;
 use crate::engine::redact::{Blocked, Redaction, Side, StreamText};
 
+/// Why a stream ends early.
+#[derive(Debug)]
+enum Stop {
+    /// A finding whose action is `block`.
+    Blocked(Blocked),
+    /// An event the filter cannot read (not UTF-8, not JSON, too many channels): not sent on
+    /// unscanned.
+    Unreadable,
+}
+
+impl From<Blocked> for Stop {
+    fn from(b: Blocked) -> Self {
+        Stop::Blocked(b)
+    }
+}
+
 /// Most text channels (choices, tool calls, content blocks) one stream may open.
 const MAX_CHANNELS: usize = 64;
 
@@ -185,8 +201,8 @@ impl Exchange {
         if self.redact.blocked {
             return;
         }
-        if let Err(blocked) = self.rewrite_event(policy, raw, out) {
-            let reason = self.blocked_reply(blocked);
+        if let Err(stop) = self.rewrite_event(policy, raw, out) {
+            let reason = self.stop_reply(stop);
             self.end_with_error(&reason, out);
         }
         self.note_redactions();
@@ -197,8 +213,8 @@ impl Exchange {
         if self.redact.blocked {
             return;
         }
-        if let Err(blocked) = self.flush(policy, out) {
-            let reason = self.blocked_reply(blocked);
+        if let Err(stop) = self.flush(policy, out) {
+            let reason = self.stop_reply(stop);
             self.end_with_error(&reason, out);
         }
         self.note_redactions();
@@ -215,8 +231,25 @@ impl Exchange {
         out.extend(sse::event(event, &data));
     }
 
-    fn unreadable(&self) -> Blocked {
-        Blocked(crate::engine::redact::Entity::GenericSecret)
+    fn unreadable(&self) -> Stop {
+        Stop::Unreadable
+    }
+
+    fn stop_reply(&mut self, stop: Stop) -> ErrorReply {
+        match stop {
+            Stop::Blocked(blocked) => self.blocked_reply(blocked),
+            Stop::Unreadable => {
+                self.decisions.push(Decision {
+                    action: "rejected",
+                    category: "unreadable_stream",
+                });
+                self.reply(
+                    ErrorKind::BadUpstream,
+                    "llm_warden.unreadable_response",
+                    "the upstream stream cannot be inspected",
+                )
+            }
+        }
     }
 
     fn rewrite_event(
@@ -224,7 +257,7 @@ impl Exchange {
         policy: &Policy,
         raw: Vec<u8>,
         out: &mut Vec<u8>,
-    ) -> Result<(), Blocked> {
+    ) -> Result<(), Stop> {
         let Ok(fields) = sse::fields(&raw) else {
             return Err(self.unreadable());
         };
@@ -307,7 +340,7 @@ impl Exchange {
     }
 
     /// Sends every channel's held-back text in a copy of its last event.
-    fn flush(&mut self, policy: &Policy, out: &mut Vec<u8>) -> Result<(), Blocked> {
+    fn flush(&mut self, policy: &Policy, out: &mut Vec<u8>) -> Result<(), Stop> {
         for at in 0..self.redact.channels.len() {
             let Some(channel) = self.redact.channels.get_mut(at) else {
                 continue;
