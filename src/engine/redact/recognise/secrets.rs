@@ -379,7 +379,7 @@ fn value(t: &Text<'_>, start: usize, entity: Entity, min: usize) -> Step {
                 b.is_ascii_whitespace()
                     || matches!(
                         b,
-                        b',' | b';' | b')' | b'}' | b']' | b'"' | b'\'' | b'<' | b'>' | b'`'
+                        b',' | b';' | b')' | b'}' | b']' | b'"' | b'\'' | b'<' | b'>' | b'`' | b'='
                     )
             }
         };
@@ -437,8 +437,15 @@ fn pem(t: &Text<'_>, tok: Token) -> Step {
         return Step::No;
     };
     let header_end = tok.start + close + 15;
+    // The block ends at the first `-----` after its header; one that is not `-----END` (another
+    // `-----BEGIN`) means this block has no end, so each header is searched from only once.
     let window = t.slice(header_end, tok.start + MAX_PEM);
-    if let Some(e) = window.windows(8).position(|w| w == b"-----END") {
+    let dashes = window.windows(5).position(|w| w == b"-----");
+    let end_line = dashes.filter(|&e| window.get(e..e + 8) == Some(b"-----END".as_slice()));
+    if dashes.is_some_and(|e| e + 8 > window.len()) && t.short(header_end + window.len() + 1) {
+        return Step::More;
+    }
+    if let Some(e) = end_line {
         let after = header_end + e + 8;
         let tail = t.slice(after, after + 100);
         if let Some(c) = tail.windows(5).position(|w| w == b"-----") {
@@ -447,7 +454,7 @@ fn pem(t: &Text<'_>, tok: Token) -> Step {
         if t.short(after + 100) {
             return Step::More;
         }
-    } else if t.short(tok.start + MAX_PEM) {
+    } else if dashes.is_none() && t.short(tok.start + MAX_PEM) {
         return Step::More;
     }
     found(tok.start, header_end, Entity::PrivateKey)
