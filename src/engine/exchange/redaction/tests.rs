@@ -140,8 +140,8 @@ fn anthropic_block_mid_stream_ends_with_an_error_event() {
 fn responses_done_events_and_final_response_are_redacted() {
     let ev = |name: &str, data: String| format!("event: {name}\ndata: {data}\n\n");
     let whole = [
-        ev("response.output_text.delta", format!("{{\"type\":\"response.output_text.delta\",\"output_index\":0,\"content_index\":0,\"delta\":\"mail jane.doe@ex\"}}")),
-        ev("response.output_text.delta", format!("{{\"type\":\"response.output_text.delta\",\"output_index\":0,\"content_index\":0,\"delta\":\"ample.com now\"}}")),
+        ev("response.output_text.delta", r#"{"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"mail jane.doe@ex"}"#.to_string()),
+        ev("response.output_text.delta", r#"{"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"ample.com now"}"#.to_string()),
         ev("response.output_text.done", format!("{{\"type\":\"response.output_text.done\",\"output_index\":0,\"content_index\":0,\"text\":\"mail {EMAIL} now\"}}")),
         ev("response.completed", format!("{{\"type\":\"response.completed\",\"response\":{{\"output\":[{{\"type\":\"message\",\"content\":[{{\"type\":\"output_text\",\"text\":\"mail {EMAIL} now\"}}]}}],\"usage\":{{\"input_tokens\":1,\"output_tokens\":2}}}}}}")),
     ]
