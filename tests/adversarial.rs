@@ -481,7 +481,7 @@ fn redaction_lookahead_stays_linear() {
             let text = unit.repeat(n / unit.len());
             format!(r#"{{"choices":[{{"message":{{"content":"{text}"}}}}]}}"#).into_bytes()
         };
-        assert_linear(name, 64 * KIB, body, |b| {
+        assert_linear(name, 32 * KIB, body, |b| {
             response_replaced(&p, ApiFormat::OpenAiChat, b);
         });
         let stream = |n: usize| {
@@ -489,7 +489,7 @@ fn redaction_lookahead_stays_linear() {
             format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{text}\"}}}}]}}\n\n")
                 .into_bytes()
         };
-        assert_linear(name, 16 * KIB, stream, |s| {
+        assert_linear(name, 8 * KIB, stream, |s| {
             stream_through(&p, ApiFormat::OpenAiChat, s.chunks(64));
         });
     }
