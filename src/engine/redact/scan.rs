@@ -148,7 +148,7 @@ fn plain_word(bytes: &[u8], start: usize) -> Option<usize> {
     match bytes.get(start + len).copied() {
         Some(b' ')
             if after.is_some_and(|a| a.is_ascii_alphabetic() && a | 0x20 != b'b')
-                && !recognise::secrets::special_word(word) =>
+                && !recognise::assign::special_word(word) =>
         {
             Some(start + len + 1)
         }

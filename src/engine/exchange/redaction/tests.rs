@@ -1,6 +1,7 @@
 //! The exchange's redaction paths: requests, JSON responses and the three stream dialects.
 
 use super::*;
+use crate::engine::api::ApiFormat;
 use crate::engine::exchange::ResponseHead;
 use crate::engine::redact::{Action, Entity};
 #[cfg(target_arch = "wasm32")]
