@@ -54,21 +54,31 @@ pub(super) fn keyword_before(t: &Text<'_>, start: usize) -> bool {
 /// Words after which a space and a credential follow: `Bearer …`, `Basic …`, `Token …`,
 /// `--user name:pass`, `-u name:pass`, SQL `PASSWORD …`.
 pub(crate) fn special_word(word: &[u8]) -> bool {
-    matches!(word.len(), 2..=8)
-        && matches!(
-            word.first().map(|b| b | 0x20),
-            Some(b'b' | b't' | b'p' | b'-')
-        )
-        && [
-            &b"bearer"[..],
-            b"basic",
-            b"token",
-            b"--user",
-            b"-u",
-            b"password",
-        ]
-        .iter()
-        .any(|w| word.eq_ignore_ascii_case(w))
+    let candidate: &[u8] = match (word.len(), word.first().map(|b| b | 0x20)) {
+        (6, Some(b'b')) => b"bearer",
+        (5, Some(b'b')) => b"basic",
+        (5, Some(b't')) => b"token",
+        (8, Some(b'p')) => b"password",
+        (6, Some(b'-')) => b"--user",
+        (2, Some(b'-')) => b"-u",
+        _ => return false,
+    };
+    word.eq_ignore_ascii_case(candidate)
+}
+
+/// Whether a word may announce a password (`pw`, `pwd`, `…pass…`, `identified`), so that what
+/// follows it (`BY '…'`) must be read.
+pub(crate) fn password_word(word: &[u8]) -> bool {
+    let ends = |e: &[u8]| {
+        word.len() >= e.len()
+            && word
+                .get(word.len() - e.len()..)
+                .is_some_and(|x| x.eq_ignore_ascii_case(e))
+    };
+    ends(b"pw")
+        || ends(b"pwd")
+        || ends(b"identified")
+        || word.windows(4).any(|w| w.eq_ignore_ascii_case(b"pass"))
 }
 
 /// A key word that announces a value: `password=`, `"api_key": "…"`, `token = '…'`,
@@ -96,16 +106,7 @@ pub(super) fn key_word(t: &Text<'_>, tok: Token, bytes: &[u8]) -> Option<Step> {
     if !candidate {
         return None;
     }
-    let ends = |e: &[u8]| {
-        bytes.len() >= e.len()
-            && bytes
-                .get(bytes.len() - e.len()..)
-                .is_some_and(|x| x.eq_ignore_ascii_case(e))
-    };
-    let password = ends(b"pw")
-        || ends(b"pwd")
-        || ends(b"identified")
-        || bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"pass"));
+    let password = password_word(bytes);
     let special = special_word(bytes);
     if !password && !special && !has_keyword(bytes) {
         return None;
