@@ -56,7 +56,8 @@ impl Template {
             edits.replace_str(*span, if k == self.index { text } else { "" });
         }
         let data = edits.apply(self.data.as_bytes()).ok()?;
-        Some(sse::with_data(&self.raw, &String::from_utf8(data).ok()?))
+        splice_data(&self.raw, &data)
+            .or_else(|| Some(sse::with_data(&self.raw, &String::from_utf8(data).ok()?)))
     }
 }
 
@@ -205,7 +206,10 @@ impl Exchange {
             let new = edits
                 .apply(data.as_bytes())
                 .map_err(|_| self.unreadable())?;
-            out.extend(sse::with_data(&raw, &String::from_utf8_lossy(&new)));
+            match splice_data(&raw, &new) {
+                Some(event) => out.extend(event),
+                None => out.extend(sse::with_data(&raw, &String::from_utf8_lossy(&new))),
+            }
         }
         Ok(())
     }
@@ -306,4 +310,31 @@ fn item_texts<'v>(item: &'v Value<'v>, push: &mut impl FnMut(Option<&'v Value<'v
         push(part.get("text"));
         push(part.get("refusal"));
     }
+}
+
+/// The event `raw` with `data` in place of its one `data:` line, when it has exactly one and
+/// `data` is one line (rewritten JSON always is): the common case, without re-reading the event.
+fn splice_data(raw: &[u8], data: &[u8]) -> Option<Vec<u8>> {
+    if data.contains(&b'\n') || data.contains(&b'\r') {
+        return None;
+    }
+    let mut found = None;
+    let mut start = 0;
+    while start < raw.len() {
+        let end = memchr::memchr2(b'\n', b'\r', raw.get(start..)?).map_or(raw.len(), |e| start + e);
+        if raw.get(start..end)?.starts_with(b"data:") {
+            if found.is_some() {
+                return None;
+            }
+            found = Some((start, end));
+        }
+        start = end + 1;
+    }
+    let (line_start, line_end) = found?;
+    let mut out = Vec::with_capacity(raw.len() + data.len());
+    out.extend_from_slice(raw.get(..line_start)?);
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(data);
+    out.extend_from_slice(raw.get(line_end..)?);
+    Some(out)
 }
