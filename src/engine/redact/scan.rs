@@ -207,7 +207,7 @@ pub fn scan(
 ) -> usize {
     let t = recognise::Text { bytes, last };
     let n = bytes.len();
-    let fast = cx.prompt.is_none() && cx.rules.canaries.is_empty() && cx.rules.custom.is_empty();
+    let fast = cx.rules.canaries.is_empty() && cx.rules.custom.is_empty();
     let mut i = from;
     while i < n {
         let b = bytes.get(i).copied().unwrap_or(0);
@@ -233,6 +233,19 @@ pub fn scan(
         }
         if fast && c & (LOWER | UPPER) != 0 {
             if let Some(next) = plain_word(bytes, i) {
+                if let Some(print) = cx.prompt {
+                    // The token the general path would read: the letters, and a `.` after them.
+                    let mut end = i + leading_letters(bytes.get(i..next).unwrap_or_default());
+                    if bytes.get(end) == Some(&b'.') {
+                        end += 1;
+                    }
+                    let tok = Token {
+                        start: i,
+                        end,
+                        classes: TOK | LOWER,
+                    };
+                    out.extend(state.leak.word(print, bytes, tok));
+                }
                 i = next;
                 continue;
             }

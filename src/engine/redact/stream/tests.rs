@@ -136,3 +136,40 @@ fn custom_entities_allow_values_and_actions() {
         whole(&settings, text)
     );
 }
+
+#[test]
+fn system_prompt_leak_is_the_same_at_every_cut() {
+    use crate::engine::redact::{Action, Entity};
+    let mut settings = Settings::default();
+    settings.response.set(Entity::SystemPrompt, Action::Mask);
+    let system = "You are the assistant of the Acme travel desk. Answer only questions about bookings, \
+                  refunds and loyalty points, never discuss internal tooling, and sign with the desk name.";
+    let text = format!("Sure! My instructions: {system} Anything else?");
+    let with_prompt = || {
+        let mut r = Redaction::default();
+        r.system_prompt(&settings, [system].into_iter());
+        r
+    };
+    let want = with_prompt()
+        .text(&settings, Side::Response, &text)
+        .unwrap()
+        .unwrap();
+    // Detected at the 20th word in a row; from there on the run is masked (words after the first
+    // leave only their separators).
+    assert!(
+        want.contains("loyalty points, never [REDACTED_SYSTEM_PROMPT] "),
+        "{want}"
+    );
+    assert!(
+        !want.contains("tooling") && !want.contains("desk name"),
+        "{want}"
+    );
+    assert!(want.ends_with(" Anything else?"));
+    for cut in (0..=text.len()).filter(|&c| text.is_char_boundary(c)) {
+        let mut r = with_prompt();
+        let mut s = StreamText::new();
+        let mut out = r.stream(&settings, &mut s, &text[..cut], false).unwrap();
+        out += &r.stream(&settings, &mut s, &text[cut..], true).unwrap();
+        assert_eq!(out, want, "cut at {cut}");
+    }
+}
