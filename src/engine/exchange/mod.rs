@@ -136,7 +136,7 @@ impl Exchange {
                 ));
             }
         }
-        if let Some(action) = self.redact_request(policy, body, &view) {
+        if let Some(action) = self.redact_request(policy, body, &root, &view) {
             return action;
         }
         RequestAction::Forward(None)

@@ -5,8 +5,8 @@
 use super::{Decision, Exchange, RequestAction};
 use crate::engine::api::error::{ErrorKind, ErrorReply};
 use crate::engine::api::response::ResponseView;
-use crate::engine::api::{RequestView, Role};
-use crate::engine::json::{self, Edits};
+use crate::engine::api::{RequestView, Role, TextPiece};
+use crate::engine::json::{self, Edits, Span, Value};
 use crate::engine::policy::Policy;
 use crate::engine::redact::{Blocked, Redaction, Side};
 
@@ -49,6 +49,7 @@ impl Exchange {
         &mut self,
         policy: &Policy,
         body: &[u8],
+        root: &Value<'_>,
         view: &RequestView<'_>,
     ) -> Option<RequestAction> {
         let settings = &policy.redaction;
@@ -58,18 +59,11 @@ impl Exchange {
             .filter(|t| matches!(t.role, Role::System | Role::Developer))
             .map(|t| t.text);
         self.redact.redaction.system_prompt(settings, system);
-        let mut edits = Edits::new();
-        for piece in &view.texts {
-            match self
-                .redact
-                .redaction
-                .text(settings, Side::Request, piece.text)
-            {
-                Ok(Some(text)) => edits.replace_str(piece.span, &text),
-                Ok(None) => {}
+        let edits =
+            match self.redact_texts(policy, Side::Request, body, &view.texts, &tool_inputs(root)) {
+                Ok(edits) => edits,
                 Err(blocked) => return Some(RequestAction::Reply(self.blocked_reply(blocked))),
-            }
-        }
+            };
         self.note_redactions();
         if edits.is_empty() {
             return None;
@@ -78,6 +72,51 @@ impl Exchange {
             Ok(bytes) => RequestAction::Forward(Some(bytes)),
             Err(_) => RequestAction::Reply(self.internal()),
         })
+    }
+
+    /// Edits that redact `texts`. Structured tool inputs (`structured`: JSON objects, as Anthropic
+    /// `input`) are scanned as the JSON text they are — as their streamed `partial_json` is — so
+    /// that `{"password": "…"}` keeps its key; the strings inside them are then not scanned again.
+    fn redact_texts(
+        &mut self,
+        policy: &Policy,
+        side: Side,
+        body: &[u8],
+        texts: &[TextPiece<'_>],
+        structured: &[Span],
+    ) -> Result<Edits, Blocked> {
+        let settings = &policy.redaction;
+        let mut edits = Edits::new();
+        let mut done = Vec::new();
+        for span in structured {
+            let Ok(raw) = std::str::from_utf8(span.of(body)) else {
+                continue;
+            };
+            match self.redact.redaction.text(settings, side, raw)? {
+                // A mask never breaks the JSON it sits in; should one ever do, the strings
+                // inside are redacted one by one instead.
+                Some(text)
+                    if json::parse(text.as_bytes(), policy.limits.max_json_depth).is_ok() =>
+                {
+                    edits.replace(*span, text.into_bytes());
+                    done.push(*span);
+                }
+                Some(_) => {}
+                None => done.push(*span),
+            }
+        }
+        for piece in texts {
+            let inside = done
+                .iter()
+                .any(|s| s.start <= piece.span.start && piece.span.end <= s.end);
+            if inside {
+                continue;
+            }
+            if let Some(text) = self.redact.redaction.text(settings, side, piece.text)? {
+                edits.replace_str(piece.span, &text);
+            }
+        }
+        Ok(edits)
     }
 
     fn internal(&self) -> ErrorReply {
@@ -95,59 +134,44 @@ impl Exchange {
         body: &[u8],
         view: &ResponseView<'_>,
     ) -> Result<Option<Vec<u8>>, ErrorReply> {
-        let mut edits = Edits::new();
-        // Structured tool inputs (Anthropic `input` objects) are scanned as the JSON text they
-        // are, as their streamed `partial_json` is, so that `{"password": "…"}` keeps its key.
-        let mut structured = Vec::new();
-        for call in view
+        let structured: Vec<Span> = view
             .tool_calls
             .iter()
             .filter(|c| c.arguments.as_str().is_none())
-        {
-            let span = call.arguments.span;
-            let Ok(raw) = std::str::from_utf8(span.of(body)) else {
-                continue;
-            };
-            match self
-                .redact
-                .redaction
-                .text(&policy.redaction, Side::Response, raw)
-            {
-                Ok(Some(text)) => {
-                    // A mask never breaks the JSON it sits in; should one ever do, the strings
-                    // inside are redacted one by one instead.
-                    if json::parse(text.as_bytes(), policy.limits.max_json_depth).is_ok() {
-                        edits.replace(span, text.into_bytes());
-                        structured.push(span);
-                    }
-                }
-                Ok(None) => structured.push(span),
-                Err(blocked) => return Err(self.blocked_reply(blocked)),
-            }
-        }
-        for piece in &view.texts {
-            let inside = structured
-                .iter()
-                .any(|s| s.start <= piece.span.start && piece.span.end <= s.end);
-            if inside {
-                continue;
-            }
-            match self
-                .redact
-                .redaction
-                .text(&policy.redaction, Side::Response, piece.text)
-            {
-                Ok(Some(text)) => edits.replace_str(piece.span, &text),
-                Ok(None) => {}
-                Err(blocked) => return Err(self.blocked_reply(blocked)),
-            }
-        }
+            .map(|c| c.arguments.span)
+            .collect();
+        let edits = self
+            .redact_texts(policy, Side::Response, body, &view.texts, &structured)
+            .map_err(|blocked| self.blocked_reply(blocked))?;
         self.note_redactions();
         if edits.is_empty() {
             return Ok(None);
         }
         edits.apply(body).map(Some).map_err(|_| self.internal())
     }
+}
+
+/// The `input` objects of Anthropic `tool_use` blocks in a request's messages.
+fn tool_inputs(root: &Value<'_>) -> Vec<Span> {
+    let mut spans = Vec::new();
+    for message in root
+        .get("messages")
+        .and_then(Value::as_array)
+        .unwrap_or_default()
+    {
+        for block in message
+            .get("content")
+            .and_then(Value::as_array)
+            .unwrap_or_default()
+        {
+            if block.get_str("type") == Some("tool_use") {
+                if let Some(input) = block.get("input").filter(|i| i.as_str().is_none()) {
+                    spans.push(input.span);
+                }
+            }
+        }
+    }
+    spans
 }
 
 #[cfg(test)]

@@ -206,3 +206,18 @@ fn request_secrets_masked_and_system_prompt_leak_blocked() {
         r#"{"choices":[{"message":{"content":"Your refund for the booking is on its way."}}]}"#;
     assert_eq!(ex.on_response_body(&p, 200, fine.as_bytes()), Ok(None));
 }
+
+#[test]
+fn request_tool_inputs_keep_their_keys() {
+    let p = Policy::default();
+    let body = r#"{"model":"m","max_tokens":5,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"db","input":{"password":"Hunter2!x","host":"db1"}}]},{"role":"user","content":"ok"}]}"#;
+    let mut ex = Exchange::new(ApiFormat::AnthropicMessages, None);
+    let RequestAction::Forward(Some(sent)) = ex.on_request_body(&p, body.as_bytes()) else {
+        panic!("not rewritten")
+    };
+    let v: serde_json::Value = serde_json::from_slice(&sent).unwrap();
+    assert_eq!(
+        v["messages"][0]["content"][0]["input"],
+        serde_json::json!({"password": "[REDACTED_PASSWORD]", "host": "db1"})
+    );
+}
