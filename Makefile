@@ -52,7 +52,7 @@ e2e: build $(VENV)/.ready ## end-to-end tests through the real Envoy and the off
 
 CORPUS ?= ../shared/corpus
 
-eval: eval-injection ## quality on the labelled corpora (CORPUS=../shared/corpus): detection, false positives, recall
+eval: eval-injection eval-redaction ## quality on the labelled corpora (CORPUS=../shared/corpus): detection, false positives, recall
 
 eval-injection: ## prompt-injection detection and false-positive rates, natively, then through Envoy
 	cargo run --release -q --example eval_injection -- --corpus $(CORPUS)
@@ -103,7 +103,6 @@ bench: build $(VENV)/.ready ## benchmark Envoy with vs without the filter, and t
 	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(CONFIG),--config $(CONFIG)) \
 	  --command "make bench$(if $(QUICK), QUICK=1)$(if $(CONFIG), CONFIG=$(CONFIG))"
 
-CORPUS     ?= ../shared/corpus
 EVAL_SEED  ?= 7
 eval-redaction: $(VENV)/.ready ## redaction recall/precision on CORPUS, JSON and streamed, plus fresh gen_pii.py samples (EVAL_SEED)
 	@$(PY) -c 'import faker' 2>/dev/null || $(PY) -m pip install -q faker==40.4.0
