@@ -320,13 +320,7 @@ impl Detector {
         for hit in self.lexicon.hits(&text.text, &text.joined) {
             // Payload candidates enter the hit list where they sit in the text.
             while let Some(at) = pending_payloads.next_if(|&at| at <= hit.end as usize) {
-                let at = u32::try_from(at).unwrap_or(u32::MAX);
-                hits.push(Hit {
-                    concept: self.payload,
-                    start: at,
-                    end: at,
-                    encoded: false,
-                });
+                hits.push(self.payload_hit(at));
             }
             if hit.concept == self.allow {
                 // Hits inside an allowed phrase are dropped, including those already collected.
@@ -351,17 +345,20 @@ impl Detector {
                 hits.retain(|h| h.start >= keep_from);
             }
         }
-        for at in pending_payloads {
-            let at = u32::try_from(at).unwrap_or(u32::MAX);
-            hits.push(Hit {
-                concept: self.payload,
-                start: at,
-                end: at,
-                encoded: false,
-            });
-        }
+        hits.extend(pending_payloads.map(|at| self.payload_hit(at)));
         self.evaluate(&hits, strictness, &mut score, &mut fired);
         (score, fired)
+    }
+
+    /// The synthetic hit of a payload that ends at `at` in the normalised text.
+    fn payload_hit(&self, at: usize) -> Hit {
+        let at = u32::try_from(at).unwrap_or(u32::MAX);
+        Hit {
+            concept: self.payload,
+            start: at,
+            end: at,
+            encoded: false,
+        }
     }
 
     fn evaluate(&self, hits: &[Hit], strictness: Strictness, score: &mut Score, fired: &mut u64) {

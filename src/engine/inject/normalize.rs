@@ -537,15 +537,18 @@ fn examine_run(bytes: &[u8], stretch: Range<usize>, out: &mut Vec<Candidate>) {
             close(out, Encoding::Percent, &mut percent, 3, plausible_percent);
         }
     }
-    close(
-        out,
-        Encoding::Base64,
-        &mut b64,
-        MIN_BASE64,
-        plausible_base64,
-    );
-    close(out, Encoding::Hex, &mut hex, MIN_HEX, plausible_hex);
-    close(out, Encoding::Percent, &mut percent, 3, plausible_percent);
+    for (kind, run, min, plausible) in [
+        (
+            Encoding::Base64,
+            &mut b64,
+            MIN_BASE64,
+            plausible_base64 as fn(&RunTracker) -> bool,
+        ),
+        (Encoding::Hex, &mut hex, MIN_HEX, plausible_hex),
+        (Encoding::Percent, &mut percent, 3, plausible_percent),
+    ] {
+        close(out, kind, run, min, plausible);
+    }
 }
 
 fn plausible_base64(r: &RunTracker) -> bool {
