@@ -8,6 +8,7 @@ mod compile;
 pub mod quota;
 pub mod raw;
 pub mod redaction;
+pub mod tools;
 
 use crate::engine::policy::Policy;
 use std::fmt;

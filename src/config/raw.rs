@@ -22,6 +22,8 @@ pub struct RawConfig {
     pub quota: super::quota::RawQuota,
     /// Audit records.
     pub audit: RawAudit,
+    /// Tool allow-lists and tool-call checks.
+    pub tools: super::tools::RawTools,
 }
 
 /// One route.

@@ -10,3 +10,4 @@ pub mod policy;
 pub mod quota;
 pub mod redact;
 pub mod route;
+pub mod tools;

@@ -5,6 +5,7 @@ use super::inject;
 use super::quota;
 use super::redact;
 use super::route::{Route, default_routes};
+use super::tools;
 
 /// Size and shape bounds on what the filter buffers and parses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +50,8 @@ pub struct Policy {
     pub quota: quota::Settings,
     /// Which exchanges get an audit record.
     pub audit: AuditMode,
+    /// Tool allow-lists and tool-call checks.
+    pub tools: tools::Settings,
 }
 
 impl Default for Policy {
@@ -61,6 +64,7 @@ impl Default for Policy {
             redaction: redact::Settings::default(),
             quota: quota::Settings::default(),
             audit: AuditMode::Decisions,
+            tools: tools::Settings::default(),
         }
     }
 }

@@ -20,7 +20,8 @@ const MAX_CHANNELS: usize = 64;
 pub(super) struct RedactState {
     redaction: Redaction,
     channels: Vec<ChannelState>,
-    blocked: bool,
+    /// The stream was ended with an error event: nothing more is sent.
+    pub(super) blocked: bool,
 }
 
 /// One streamed text and the last event that carried it, to re-emit held-back text in.
@@ -165,7 +166,7 @@ impl Exchange {
     }
 
     /// Ends the stream with the provider's own error event carrying `reply`'s error.
-    fn end_with_error(&mut self, reply: &ErrorReply, out: &mut Vec<u8>) {
+    pub(super) fn end_with_error(&mut self, reply: &ErrorReply, out: &mut Vec<u8>) {
         self.redact.blocked = true;
         let data = String::from_utf8_lossy(&reply.body);
         let event = match self.format {
