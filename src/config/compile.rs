@@ -47,6 +47,7 @@ pub fn compile(raw: RawConfig) -> Result<Policy, ConfigError> {
         redaction: super::redaction::compile(raw.redaction)?,
         tools: super::tools::compile(raw.tools, &quota.groups)?,
         quota,
+        identity: super::identity::compile(raw.identity)?,
         audit: match raw.audit.mode {
             None | Some(RawAuditMode::Decisions) => AuditMode::Decisions,
             Some(RawAuditMode::All) => AuditMode::All,

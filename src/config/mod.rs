@@ -5,6 +5,7 @@
 //! request time. Every error names the JSON path of the offending value.
 
 mod compile;
+pub mod identity;
 pub mod quota;
 pub mod raw;
 pub mod redaction;

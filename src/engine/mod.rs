@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod exchange;
+pub mod identity;
 pub mod inject;
 pub mod json;
 pub mod policy;

@@ -5,6 +5,7 @@ use super::inject;
 use super::quota;
 use super::redact;
 use super::route::{Route, default_routes};
+use super::identity;
 use super::tools;
 
 /// Size and shape bounds on what the filter buffers and parses.
@@ -52,6 +53,8 @@ pub struct Policy {
     pub audit: AuditMode,
     /// Tool allow-lists and tool-call checks.
     pub tools: tools::Settings,
+    /// Required and verified identities, and the client's provider keys.
+    pub identity: identity::Settings,
 }
 
 impl Default for Policy {
@@ -65,6 +68,7 @@ impl Default for Policy {
             quota: quota::Settings::default(),
             audit: AuditMode::Decisions,
             tools: tools::Settings::default(),
+            identity: identity::Settings::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod audit;
 mod headers;
+mod identity;
 mod quota;
 mod redaction;
 mod response;
@@ -64,6 +65,8 @@ pub struct Exchange {
     response: ResponseState,
     redact: redaction::RedactState,
     tool_calls: crate::engine::tools::stream::StreamCalls,
+    /// The identity a filter before this one verified.
+    pub verified: crate::engine::identity::Verified,
 }
 
 impl Exchange {
@@ -80,6 +83,7 @@ impl Exchange {
             response: ResponseState::PassThrough,
             redact: redaction::RedactState::default(),
             tool_calls: Default::default(),
+            verified: Default::default(),
         }
     }
 

@@ -16,15 +16,6 @@ use crate::engine::tools::{OnUndeclared, Violation};
 const MAX_QUOTED_NAME: usize = 64;
 
 impl Exchange {
-    /// The consumer's group name, as the quota resolved it.
-    fn group<'p>(&self, policy: &'p Policy) -> &'p str {
-        policy
-            .quota
-            .groups
-            .get(self.quota.group)
-            .map_or("default", |g| g.name.as_str())
-    }
-
     fn tool_decision(&mut self, action: &'static str, violation: Violation) {
         let d = Decision {
             action,
