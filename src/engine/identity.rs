@@ -46,9 +46,8 @@ pub struct Verified {
 /// most [`MAX_CLAIM_BYTES`] (a number or an object claim comes back as binary and is ignored).
 pub fn claim(bytes: Option<Vec<u8>>) -> Option<String> {
     let text = String::from_utf8(bytes?).ok()?;
-    let ok = !text.is_empty()
-        && text.len() <= MAX_CLAIM_BYTES
-        && !text.chars().any(char::is_control);
+    let ok =
+        !text.is_empty() && text.len() <= MAX_CLAIM_BYTES && !text.chars().any(char::is_control);
     ok.then_some(text)
 }
 
@@ -66,5 +65,56 @@ mod tests {
         assert_eq!(claim(Some(42f64.to_le_bytes().to_vec())), None);
         assert_eq!(claim(Some(b"a\nb".to_vec())), None);
         assert_eq!(claim(Some(vec![b'a'; MAX_CLAIM_BYTES + 1])), None);
+    }
+}
+
+#[cfg(test)]
+mod exchange_tests {
+    use super::*;
+    use crate::engine::api::ApiFormat;
+    use crate::engine::exchange::Exchange;
+    use crate::engine::quota::identity::Source;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn policy() -> crate::engine::policy::Policy {
+        let config = serde_json::json!({
+            "identity": {"required": true, "jwt": {"payload_in_metadata": "p", "group_claim": "g"}},
+            "quota": {"identity": {"header": "x-consumer-id"}, "groups": [{"name": "agents"}]},
+        });
+        crate::config::load(config.to_string().as_bytes()).unwrap()
+    }
+
+    fn identify(headers: &[(&str, &str)], verified: Verified) -> (Option<u16>, Exchange) {
+        let p = policy();
+        let mut ex = Exchange::new(ApiFormat::OpenAiChat, None);
+        let h: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let reply = ex.identify(&p, b"key", &h, Some("10.0.0.1:4"), verified);
+        (reply.map(|r| r.status), ex)
+    }
+
+    #[test]
+    fn required_identity() {
+        // An API key or an address is not a verified identity.
+        let (status, _) = identify(&[("authorization", "Bearer k")], Verified::default());
+        assert_eq!(status, Some(401));
+        let (status, ex) = identify(&[("x-consumer-id", "svc")], Verified::default());
+        assert_eq!(status, None);
+        assert_eq!(ex.quota.consumer.map(|c| c.source), Some(Source::Header));
+        let verified = Verified {
+            consumer: Some("alice".into()),
+            group: Some("agents".into()),
+        };
+        let (status, ex) = identify(&[("x-consumer-id", "svc")], verified);
+        assert_eq!(status, None);
+        let consumer = ex.quota.consumer.clone().unwrap();
+        assert_eq!(
+            (consumer.source, consumer.label.as_str()),
+            (Source::Jwt, "alice")
+        );
+        assert_eq!(ex.quota.group, 1);
     }
 }

@@ -1,11 +1,11 @@
 //! The compiled policy: everything the configuration decides, checked and ready at request time.
 
 use super::exchange::AuditMode;
+use super::identity;
 use super::inject;
 use super::quota;
 use super::redact;
 use super::route::{Route, default_routes};
-use super::identity;
 use super::tools;
 
 /// Size and shape bounds on what the filter buffers and parses.

@@ -70,6 +70,8 @@ impl Exchange {
             let claim = self.verified.group.as_deref()?;
             groups.iter().find(|g| g.name == claim)
         };
-        by_quota.or_else(by_claim).map_or("default", |g| g.name.as_str())
+        by_quota
+            .or_else(by_claim)
+            .map_or("default", |g| g.name.as_str())
     }
 }
