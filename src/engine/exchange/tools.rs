@@ -74,6 +74,9 @@ impl Exchange {
         policy: &Policy,
         view: &ResponseView<'_>,
     ) -> Result<(), ErrorReply> {
+        if policy.tools.inert() {
+            return Ok(());
+        }
         let group = self.group(policy);
         for call in &view.tool_calls {
             if let Err(v) = policy.tools.check_call(group, call.name, call.arguments) {
@@ -96,9 +99,7 @@ impl Exchange {
             return self.on_event(policy, raw, out);
         }
         match self.tool_step(policy, raw) {
-            Ok(events) => events
-                .into_iter()
-                .for_each(|e| self.on_event(policy, e, out)),
+            Ok(events) => self.release(policy, events, out),
             Err(v) => {
                 let reply = self.tool_refusal(v);
                 self.end_with_error(&reply, out);
@@ -113,13 +114,21 @@ impl Exchange {
         }
         let group = self.group(policy);
         match self.tool_calls.finish(&policy.tools, group) {
-            Ok(events) => events
-                .into_iter()
-                .for_each(|e| self.on_event(policy, e, out)),
+            Ok(events) => self.release(policy, events, out),
             Err(v) => {
                 let reply = self.tool_refusal(v);
                 self.end_with_error(&reply, out);
             }
+        }
+    }
+
+    /// Sends released events on through redaction, until a quota cut ends the stream.
+    fn release(&mut self, policy: &Policy, events: Vec<Vec<u8>>, out: &mut Vec<u8>) {
+        for event in events {
+            if self.quota.is_cut() {
+                break;
+            }
+            self.on_event(policy, event, out);
         }
     }
 

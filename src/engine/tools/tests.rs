@@ -413,3 +413,19 @@ fn configuration_errors_name_the_path() {
         Some("tools.on_undeclared")
     );
 }
+
+#[test]
+fn the_default_checks_nothing() {
+    let p = policy(serde_json::json!({}));
+    let args = serde_json::json!({ "a": "x".repeat(100 << 10) }).to_string();
+    let call =
+        serde_json::json!({"type": "function", "function": {"name": "any", "arguments": args}});
+    let body = serde_json::json!({"choices": [{"index": 0, "message": {"tool_calls": [call]}}]});
+    assert_eq!(respond(&p, ApiFormat::OpenAiChat, &body.to_string()), 200);
+    let mut strict = policy(serde_json::json!({"allow": ["any"]}));
+    strict.tools.max_arguments_bytes = 1024;
+    assert_eq!(
+        respond(&strict, ApiFormat::OpenAiChat, &body.to_string()),
+        403
+    );
+}
