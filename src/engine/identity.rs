@@ -97,6 +97,22 @@ mod exchange_tests {
     }
 
     #[test]
+    fn configuration() {
+        let load = |v: serde_json::Value| crate::config::load(v.to_string().as_bytes());
+        let p = load(serde_json::json!({})).unwrap();
+        assert_eq!(p.identity, Settings::default());
+        let e = load(
+            serde_json::json!({"identity": {"jwt": {"payload_in_metadata": "p", "group_claim": ""}}}),
+        );
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "identity.jwt.group_claim: must be 1 to 128 bytes"
+        );
+        let e = load(serde_json::json!({"identity": {"jwt": {"consumer_claim": "sub"}}}));
+        assert!(e.unwrap_err().to_string().contains("payload_in_metadata"));
+    }
+
+    #[test]
     fn required_identity() {
         // An API key or an address is not a verified identity.
         let (status, _) = identify(&[("authorization", "Bearer k")], Verified::default());

@@ -159,10 +159,13 @@ def arguments_of(api, text):
 
 
 @pytest.mark.parametrize("api", ["chat", "responses", "anthropic"])
-def test_an_allowed_streamed_call_arrives_whole(gw, api):
+def test_an_allowed_streamed_call_arrives_whole_and_untouched(gw, envoy_for, api):
     args = {"query": "SELECT city, temperature FROM weather WHERE day = 'today'"}
     r = call(gw, api, "run_sql", args, stream=True, chunk=2)
     assert json.loads(arguments_of(api, r.text)) == args
+    # Byte for byte what the filter sends without tool rules (held back, then released as it came).
+    plain = call(envoy_for("{}"), api, "run_sql", args, stream=True, chunk=2)
+    assert r.text == plain.text
 
 
 def test_openai_sdk_tool_calling_flow(gw):
