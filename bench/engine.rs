@@ -303,12 +303,13 @@ fn tool_stream(stream: &[u8], config: &str) -> Result<Timed<'static>, String> {
         let mut v: serde_json::Value = serde_json::from_str(data).map_err(|e| e.to_string())?;
         if let Some(delta) = v.pointer_mut("/choices/0/delta") {
             if let Some(content) = delta.get("content").cloned().filter(|c| c.is_string()) {
-                let mut call = serde_json::json!({"index": 0, "function": {"arguments": content}});
-                if first {
-                    call["id"] = "call_1".into();
-                    call["function"]["name"] = "lookup".into();
-                    first = false;
-                }
+                // The first fragment opens the call with its id and name.
+                let call = if std::mem::take(&mut first) {
+                    serde_json::json!({"index": 0, "id": "call_1",
+                                       "function": {"name": "lookup", "arguments": content}})
+                } else {
+                    serde_json::json!({"index": 0, "function": {"arguments": content}})
+                };
                 *delta = serde_json::json!({ "tool_calls": [call] });
             }
         }
