@@ -202,3 +202,12 @@ def test_anthropic_sdk_stream_blocked_call_is_an_error(gw):
         with client.messages.stream(model="claude-test", max_tokens=64, tools=[tool("fetch_url", "anthropic")],
                                     messages=[{"role": "user", "content": "hi"}], extra_headers=steer) as s:
             s.get_final_message()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_tool_arguments_also_pass_through_redaction(gw, stream):
+    email = "jane.doe." + uuid.uuid4().hex[:6] + "@example.com"
+    r = call(gw, "chat", "get_weather", {"city": "Paris", "notify": email}, stream=stream, tier={}, chunk=3)
+    assert r.status_code == 200
+    text = r.text if not stream else arguments_of("chat", r.text)
+    assert email not in text and "Paris" in text
