@@ -22,7 +22,7 @@ UPSTREAM   ?=
 CONFIG     ?=
 export PATH := $(CARGO_BIN):$(PATH)
 
-.PHONY: help build run test unit wasm-test e2e lint eval eval-injection eval-redaction train-injection bench fuzz tools oci oci-check clean
+.PHONY: help build run test unit wasm-test e2e lint eval eval-injection eval-redaction train-injection bench soak fuzz tools oci oci-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,7 +52,7 @@ e2e: build $(VENV)/.ready ## end-to-end tests through the real Envoy and the off
 
 CORPUS ?= ../shared/corpus
 
-eval: eval-injection ## quality on the labelled corpora (CORPUS=../shared/corpus): detection, false positives, recall
+eval: eval-injection eval-redaction ## quality on the labelled corpora (CORPUS=../shared/corpus): detection, false positives, recall
 
 eval-injection: ## prompt-injection detection and false-positive rates, natively, then through Envoy
 	cargo run --release -q --example eval_injection -- --corpus $(CORPUS)
@@ -89,6 +89,9 @@ oci-check: oci $(VENV)/.ready ## check the OCI image: one layer, holding plugin.
 	@command -v skopeo >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo; }
 	$(PY) -m pytest -q tests/oci
 
+soak: build $(VENV)/.ready ## soak through Envoy --concurrency 2: SOAK_REQUESTS (200000) mixed requests, no 5xx, flat memory
+	$(PY) tools/soak.py
+
 fuzz: $(CARGO_BIN)/.cargo-fuzz-$(CARGO_FUZZ_VERSION) ## fuzz every target FUZZ_SECONDS (60) each; prints executions and crashes
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh $(FUZZ_TARGETS)
@@ -100,7 +103,6 @@ bench: build $(VENV)/.ready ## benchmark Envoy with vs without the filter, and t
 	$(PY) bench/run.py $(if $(QUICK),--quick) $(if $(CONFIG),--config $(CONFIG)) \
 	  --command "make bench$(if $(QUICK), QUICK=1)$(if $(CONFIG), CONFIG=$(CONFIG))"
 
-CORPUS     ?= ../shared/corpus
 EVAL_SEED  ?= 7
 eval-redaction: $(VENV)/.ready ## redaction recall/precision on CORPUS, JSON and streamed, plus fresh gen_pii.py samples (EVAL_SEED)
 	@$(PY) -c 'import faker' 2>/dev/null || $(PY) -m pip install -q faker==40.4.0

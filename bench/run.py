@@ -249,16 +249,17 @@ DEFAULT_CONFIG = '{"quota": {"default": {"tokens_per_minute": 1000000000000, "to
 
 
 def check_responses(rig, plugin_config):
-    """Every case answers 200 with the upstream's exact body through both proxies, and (with the default
-    configuration) the filter is on: it blocks a prompt injection that the proxy without it lets through."""
+    """Every case answers 200 with the upstream's body (see `load.same_response`) through both proxies, and
+    (with the default configuration) the filter is on: it blocks a prompt injection that the proxy
+    without it lets through."""
     for case in workload.cases():
         for variant, proxy in rig.proxies.items():
             client = load.Client(proxy.url)
             status, body, _, _ = client.post(case.body, case.headers)
             client.close()
-            if status != 200 or body != case.expected_body():
+            if status != 200 or not load.same_response(case, body):
                 sys.exit(f"benchmark stopped: {case.name} through the proxy {variant} the filter: status {status}, "
-                         f"not the upstream's 200 and exact body:\n{body[:500]!r}")
+                         f"not the upstream's 200 and body:\n{body[:500]!r}")
     if json.loads(plugin_config) != json.loads(DEFAULT_CONFIG):
         return
     for variant, expected in (("with", 403), ("without", 200)):

@@ -516,3 +516,36 @@ fn long_percent_escapes_in_paths() {
     let escapes = "%25".repeat(100_000);
     assert!(normalise_path(&escapes) == format!("/{}", "%".repeat(100_000)));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Redaction: inputs that make recognisers look ahead (PEM headers without an end, URLs in URLs,
+// assignments without a value end, long digit runs, `@` runs) stay linear, whole and streamed.
+
+#[test]
+fn redaction_lookahead_stays_linear() {
+    let p = policy(64);
+    let patterns: [(&str, &str); 5] = [
+        ("pem headers", "-----BEGIN PRIVATE KEY-----\\n"),
+        ("urls in urls", "![x](a://"),
+        ("assignments", "pw=x9"),
+        ("digit groups", "1 2-3.4 "),
+        ("at signs", "a@b."),
+    ];
+    for (name, unit) in patterns {
+        let body = |n: usize| {
+            let text = unit.repeat(n / unit.len());
+            format!(r#"{{"choices":[{{"message":{{"content":"{text}"}}}}]}}"#).into_bytes()
+        };
+        assert_linear(name, 32 * KIB, body, |b| {
+            response_replaced(&p, ApiFormat::OpenAiChat, b);
+        });
+        let stream = |n: usize| {
+            let text = unit.repeat(n / unit.len());
+            format!("data: {{\"choices\":[{{\"delta\":{{\"content\":\"{text}\"}}}}]}}\n\n")
+                .into_bytes()
+        };
+        assert_linear(name, 8 * KIB, stream, |s| {
+            stream_through(&p, ApiFormat::OpenAiChat, s.chunks(64));
+        });
+    }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """`make eval` through Envoy: every corpus sample sent as an OpenAI chat request to the real Envoy with
-the built module (configuration `{}`) before the mock upstream; a sample counts as detected when
+the built module before the mock upstream (the default configuration with quotas off: the whole corpus
+from one address would exhaust the default budget); a sample counts as detected when
 Envoy answers 403 with `llm_warden.prompt_injection`. Prints the same table as the native run, so
 the two can be compared line by line.
 
@@ -22,6 +23,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 from conftest import Envoy, Mock  # noqa: E402
 
 
+CONFIG = '{"quota": {"mode": "off"}}'
+
+
 def load(path):
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -33,7 +37,7 @@ def main():
     args = parser.parse_args()
     samples = load(os.path.join(args.corpus, "attacks.jsonl")) + load(os.path.join(args.corpus, "benign.jsonl"))
     mock = Mock()
-    envoy = Envoy("{}", upstream=mock.url)
+    envoy = Envoy(CONFIG, upstream=mock.url)
     if envoy.url is None:
         sys.exit("Envoy did not start:\n" + envoy.log())
     session = requests.Session()
@@ -56,7 +60,7 @@ def main():
         c = counts[(sample["label"] == "attack", sample["category"])]
         c[0] += hit
         c[1] += 1
-    print(f"prompt injection through Envoy (module dist/llm_warden.wasm, configuration {{}}), corpus {args.corpus}")
+    print(f"prompt injection through Envoy (module dist/llm_warden.wasm, configuration {CONFIG}), corpus {args.corpus}")
     for attack, title in ((True, "attacks: detected"), (False, "benign: false positives")):
         print(f"{title:<28} {'all':>6} {'rate':>8}")
         total = [0, 0]

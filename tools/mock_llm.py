@@ -29,6 +29,8 @@ DEFAULT_REPLY = "Hello from the mock LLM. How can I help you today?"
 
 _lock = threading.Lock()
 _requests = []
+# Whether requests are recorded (off for long soak runs: the list would grow without end).
+_record = True
 _scripts = {}
 
 
@@ -287,9 +289,10 @@ class Handler(BaseHTTPRequestHandler):
                 _scripts[path.rsplit("/", 1)[1]] = json.loads(raw)
             return self.send(200, b"{}")
         headers = {k.lower(): v for k, v in self.headers.items()}
-        with _lock:
-            _requests.append({"method": "POST", "path": self.path, "headers": headers,
-                              "body": raw.decode("utf-8", "replace")})
+        if _record:
+            with _lock:
+                _requests.append({"method": "POST", "path": self.path, "headers": headers,
+                                  "body": raw.decode("utf-8", "replace")})
         script_id = headers.get("x-mock-script")
         if script_id:
             with _lock:
@@ -336,7 +339,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=18080)
     parser.add_argument("--port-file", help="write the bound port here (use with --port 0)")
+    parser.add_argument("--no-record", action="store_true", help="do not keep requests (long runs)")
     args = parser.parse_args()
+    global _record
+    _record = not args.no_record
 
     def ready(port):
         if args.port_file:

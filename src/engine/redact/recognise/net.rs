@@ -119,7 +119,9 @@ fn url(cx: &Scan<'_>, t: &Text<'_>, tok: Token) -> Step {
     }
     let body = tok.end + 3;
     let mut end = body;
-    while t.at(end).is_some_and(|b| !url_end(b)) {
+    // A URL ends at white space, a quote or bracket, or where another `://` starts: each byte is
+    // read by one URL only.
+    while t.at(end).is_some_and(|b| !url_end(b)) && t.slice(end, end + 3) != b"://" {
         end += 1;
         if end - start > MAX_URL {
             return Step::No;

@@ -3,15 +3,15 @@
 //! other vendors — tokens whose shape and entropy say "secret" (a `prefix_` then a random body,
 //! or a random string next to a word such as `token` or `key`).
 
+use super::assign::{key_word, keyword_before};
 use super::{Step, Text, found, letters_and_digits, mixed};
 use crate::engine::redact::entity::Entity;
-use crate::engine::redact::scan::{LOOKBACK, PUNCT, Token, class};
+use crate::engine::redact::scan::{Token, class};
 use crate::engine::redact::validate::entropy;
 
 /// Longest PEM block read; a longer one has its header masked and its lines caught as
 /// high-entropy strings.
 pub const MAX_PEM: usize = 8192;
-const MAX_VALUE: usize = 512;
 
 /// Classifies a token: a known key shape, an assignment's key, or a random-looking string.
 pub fn token(t: &Text<'_>, tok: Token) -> Step {
@@ -161,7 +161,7 @@ fn lower_run(b: &[u8]) -> usize {
 }
 
 /// Whether upper and lower case letters are about as frequent (random, not `CamelCase`).
-fn balanced_case(b: &[u8]) -> bool {
+pub(super) fn balanced_case(b: &[u8]) -> bool {
     let upper = b.iter().filter(|c| c.is_ascii_uppercase()).count();
     let letters = b.iter().filter(|c| c.is_ascii_alphabetic()).count();
     letters > 0 && upper * 10 >= letters * 3 && upper * 10 <= letters * 7
@@ -182,222 +182,6 @@ fn random(b: &[u8], classes: u8) -> bool {
         && entropy(b) >= 3.6
 }
 
-const KEYWORDS: [&[u8]; 14] = [
-    b"key",
-    b"token",
-    b"secret",
-    b"pass",
-    b"pwd",
-    b"auth",
-    b"cred",
-    b"api",
-    b"apikey",
-    b"secretkey",
-    b"accesskey",
-    b"accesstoken",
-    b"authtoken",
-    b"privatekey",
-];
-
-/// Whether a keyword starts a word part of `word`: at its start, after a non-letter, or at a
-/// capital (`api_key`, `apiKey`, `x-auth`; not `winapi`, `capital`, `monkey`).
-fn has_keyword(word: &[u8]) -> bool {
-    KEYWORDS.iter().any(|k| {
-        word.windows(k.len()).enumerate().any(|(i, w)| {
-            w.eq_ignore_ascii_case(k)
-                && (i == 0
-                    || !word.get(i - 1).is_some_and(u8::is_ascii_alphabetic)
-                    || word.get(i).is_some_and(u8::is_ascii_uppercase))
-        })
-    })
-}
-
-/// Whether a keyword appears on the same line within [`LOOKBACK`] bytes before `start`.
-fn keyword_before(t: &Text<'_>, start: usize) -> bool {
-    let window = t.slice(start.saturating_sub(LOOKBACK), start);
-    let line = match window.iter().rposition(|&b| b == b'\n') {
-        Some(nl) => window.get(nl + 1..).unwrap_or_default(),
-        None => window,
-    };
-    line.split(|b| b.is_ascii_whitespace()).any(has_keyword)
-}
-
-/// Words after which a space and a credential follow: `Bearer …`, `Basic …`, `Token …`,
-/// `--user name:pass`, `-u name:pass`.
-pub(crate) fn special_word(word: &[u8]) -> bool {
-    matches!(word.len(), 2..=6)
-        && [&b"bearer"[..], b"basic", b"token", b"--user", b"-u"]
-            .iter()
-            .any(|w| word.eq_ignore_ascii_case(w))
-}
-
-/// A key word that announces a value: `password=`, `"api_key": "…"`, `token = '…'`,
-/// `Bearer …`, `--user …`, SQL `PASSWORD '…'` and `IDENTIFIED … BY '…'`.
-fn key_word(t: &Text<'_>, tok: Token, bytes: &[u8]) -> Option<Step> {
-    let mut i = tok.end;
-    if t.short(i + 1) {
-        return Some(Step::More);
-    }
-    let next = t.at(i)?;
-    // Fast exit for ordinary words: only a few short words announce a value after a space.
-    let candidate = match next {
-        b' ' => {
-            special_word(bytes)
-                || matches!(t.at(i + 1), Some(b'=' | b':' | b'\'' | b'"'))
-                || t.slice(i + 1, i + 4).eq_ignore_ascii_case(b"by ")
-                || (t.at(i + 1) == Some(b' ') && matches!(t.at(i + 2), Some(b'=' | b':')))
-        }
-        b':' | b'=' | b'"' | b'\'' => bytes.len() <= 64,
-        _ => false,
-    };
-    if !candidate {
-        return None;
-    }
-    let ends = |e: &[u8]| {
-        bytes.len() >= e.len()
-            && bytes
-                .get(bytes.len() - e.len()..)
-                .is_some_and(|x| x.eq_ignore_ascii_case(e))
-    };
-    let password =
-        ends(b"pw") || ends(b"pwd") || bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"pass"));
-    let special = special_word(bytes);
-    if !password && !special && !has_keyword(bytes) {
-        return None;
-    }
-    let lower = bytes.to_ascii_lowercase();
-    if t.short(i + 8) {
-        return Some(Step::More);
-    }
-    if next == b' ' {
-        let entity = match lower.as_slice() {
-            b"bearer" | b"basic" | b"token" => Some(Entity::GenericSecret),
-            b"--user" | b"-u" => Some(Entity::Password),
-            _ => None,
-        };
-        if let Some(entity) = entity {
-            if t.at(i + 1)
-                .is_some_and(|b| !b.is_ascii_whitespace() && b != b'=' && b != b':')
-            {
-                return Some(value(t, i + 1, entity, 8));
-            }
-        }
-    }
-    // Past a closing quote, spaces, then `:`, `=`, `:=` or `=>`; or a SQL `BY '…'` / `'…'`.
-    if matches!(t.at(i), Some(b'"' | b'\'')) {
-        i += 1;
-    }
-    while t.at(i) == Some(b' ') && i < tok.end + 4 {
-        i += 1;
-    }
-    if password && t.slice(i, i + 3).eq_ignore_ascii_case(b"by ") {
-        i += 3;
-    }
-    if password && i > tok.end && matches!(t.at(i), Some(b'\'' | b'"')) {
-        return Some(value(t, i, Entity::ConnectionString, 4));
-    }
-    if !matches!(t.at(i), Some(b':' | b'=')) {
-        return Some(Step::No);
-    }
-    i += 1;
-    if matches!(t.at(i), Some(b'=' | b'>')) {
-        i += 1;
-    }
-    while t.at(i) == Some(b' ') && i < tok.end + 10 {
-        i += 1;
-    }
-    let (entity, min) = if password {
-        (Entity::Password, 6)
-    } else {
-        (Entity::GenericSecret, 8)
-    };
-    Some(value(t, i, entity, min))
-}
-
-fn placeholder(v: &[u8]) -> bool {
-    let lower = v.to_ascii_lowercase();
-    let first = lower.first().copied().unwrap_or(0);
-    let repeated = lower.iter().all(|&b| b == first);
-    repeated
-        || matches!(first, b'<' | b'$' | b'{' | b'%' | b'[' | b'*')
-        || [
-            &b"xxx"[..],
-            b"your",
-            b"example",
-            b"placeholder",
-            b"changeme",
-            b"redacted",
-            b"dummy",
-            b"null",
-            b"none",
-            b"password",
-            b"secret",
-            b"token",
-        ]
-        .iter()
-        .any(|p| lower.windows(p.len()).any(|w| w == *p))
-}
-
-/// The value starting at `start` (maybe quoted), found as `entity` if it looks like a secret.
-fn value(t: &Text<'_>, start: usize, entity: Entity, min: usize) -> Step {
-    let quote = t.at(start).filter(|b| matches!(b, b'"' | b'\''));
-    let v_start = if quote.is_some() { start + 1 } else { start };
-    let mut end = v_start;
-    loop {
-        let Some(b) = t.at(end) else {
-            if !t.last {
-                return Step::More;
-            }
-            break;
-        };
-        let stop = match quote {
-            Some(q) => b == q || b == b'\n' || b == b'\r',
-            None => {
-                b.is_ascii_whitespace()
-                    || matches!(
-                        b,
-                        b',' | b';' | b')' | b'}' | b']' | b'"' | b'\'' | b'<' | b'>' | b'`'
-                    )
-            }
-        };
-        if stop {
-            break;
-        }
-        end += 1;
-        if end - v_start > MAX_VALUE {
-            return Step::No;
-        }
-    }
-    let v = t.slice(v_start, end);
-    if v.len() < min || placeholder(v) {
-        return Step::No;
-    }
-    if let Some(known) = prefixed(v) {
-        return found(v_start, end, known);
-    }
-    let classes = v.iter().fold(0, |acc, &c| acc | class(c));
-    let looks_secret = match entity {
-        Entity::Password | Entity::ConnectionString => {
-            // A digit, or a symbol other than `-_.` (not `ConvertTo-SecureString`).
-            classes & super::DIGIT != 0
-                || v.iter()
-                    .any(|b| !b.is_ascii_alphanumeric() && !b"-_.".contains(b))
-        }
-        _ => {
-            let digits_only = classes & (super::UPPER | super::LOWER | PUNCT) == 0;
-            (letters_and_digits(classes)
-                || (v.len() >= 16 && balanced_case(v))
-                || (digits_only && v.len() >= 12))
-                && entropy(v) >= 2.5
-        }
-    };
-    if looks_secret {
-        found(v_start, end, entity)
-    } else {
-        Step::No
-    }
-}
-
 /// A PEM block from `-----BEGIN … PRIVATE KEY-----` to its `-----END …-----` line.
 fn pem(t: &Text<'_>, tok: Token) -> Step {
     let line_end = (tok.start..tok.start + 100)
@@ -414,8 +198,15 @@ fn pem(t: &Text<'_>, tok: Token) -> Step {
         return Step::No;
     };
     let header_end = tok.start + close + 15;
+    // The block ends at the first `-----` after its header; one that is not `-----END` (another
+    // `-----BEGIN`) means this block has no end, so each header is searched from only once.
     let window = t.slice(header_end, tok.start + MAX_PEM);
-    if let Some(e) = window.windows(8).position(|w| w == b"-----END") {
+    let dashes = window.windows(5).position(|w| w == b"-----");
+    let end_line = dashes.filter(|&e| window.get(e..e + 8) == Some(b"-----END".as_slice()));
+    if dashes.is_some_and(|e| e + 8 > window.len()) && t.short(header_end + window.len() + 1) {
+        return Step::More;
+    }
+    if let Some(e) = end_line {
         let after = header_end + e + 8;
         let tail = t.slice(after, after + 100);
         if let Some(c) = tail.windows(5).position(|w| w == b"-----") {
@@ -424,7 +215,7 @@ fn pem(t: &Text<'_>, tok: Token) -> Step {
         if t.short(after + 100) {
             return Step::More;
         }
-    } else if t.short(tok.start + MAX_PEM) {
+    } else if dashes.is_none() && t.short(tok.start + MAX_PEM) {
         return Step::More;
     }
     found(tok.start, header_end, Entity::PrivateKey)

@@ -162,3 +162,32 @@ fn leaves_look_alikes_alone() {
         assert_eq!(find(text), vec![], "in {text:?}");
     }
 }
+
+#[test]
+fn sql_passwords() {
+    for sql in [
+        "ALTER USER 'root'@'localhost' IDENTIFIED WITH mysql_native_password BY 'SqLpa5sW0rD';",
+        "CREATE USER u IDENTIFIED BY SqLpa5sW0rD;",
+        "CREATE ROLE app WITH LOGIN PASSWORD SqLpa5sW0rD;",
+        "SET PASSWORD FOR 'u'@'h' = PASSWORD('SqLpa5sW0rD');",
+        "ALTER LOGIN u WITH PASSWORD = 'SqLpa5sW0rD';",
+    ] {
+        assert_eq!(find(sql).len(), 1, "{sql}");
+        assert_eq!(find(sql)[0].1, "SqLpa5sW0rD", "{sql}");
+    }
+    assert_eq!(find("Reset your password here, then sign in."), vec![]);
+}
+
+#[test]
+fn leading_letters_matches_a_byte_loop() {
+    let all: Vec<u8> = (0..=255u8).collect();
+    for &b in &all {
+        for len in 0..20 {
+            let mut run = vec![b'q'; len];
+            run.push(b);
+            run.extend_from_slice(b"abc");
+            let want = run.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+            assert_eq!(leading_letters(&run), want, "byte {b} after {len} letters");
+        }
+    }
+}

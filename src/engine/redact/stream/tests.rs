@@ -38,6 +38,10 @@ fn samples() -> Vec<String> {
         format!(
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7b9\nabc\n-----END RSA PRIVATE KEY-----\nbye é ü 日本"
         ),
+        "SET PASSWORD FOR 'u'@'h' = PASSWORD('SqLpa5sW0rD'); IDENTIFIED BY x9Yz2Wq; PASSWORD Abc123x;".into(),
+        format!("curl -H \"Authorization: Bearer {key}\" --user kevin:pRf7vG2h1L8nQkW9 https://u:p4ssW0rd@h.example/x"),
+        "{\"api_key\": \"Zf3D0LXCM3EIMbgJpUNnkRtO\", \"token\" : 'wjXKCFzOWEPRqhT9mbWtVQ'} hf_token = x".into(),
+        "電話番号：03-6885-7984 メール：taro@example.jp, SSN 713172503, card 3782 822463 10005.".into(),
     ]
 }
 
@@ -106,4 +110,66 @@ fn prose_is_sent_up_to_the_last_word() {
         .stream(&settings, &mut s, "R2mN5xT1wK7pL3hJ9dF4 ok", true)
         .unwrap();
     assert_eq!(out, "[REDACTED_ANTHROPIC_KEY] ok");
+}
+
+#[test]
+fn custom_entities_allow_values_and_actions() {
+    use crate::engine::redact::{Action, CustomEntity, Entity, Validator};
+    let mut settings = Settings::default();
+    settings.rules.custom.push(CustomEntity {
+        label: "EMPLOYEE_ID".into(),
+        pattern: regex_lite::Regex::new("EMP-[0-9]{6}").unwrap(),
+        validator: Some(Validator::Luhn),
+    });
+    settings.response.push_custom(Action::Mask);
+    settings.allow_values.push("Help@Example.com".into());
+    settings.response.set(Entity::CreditCard, Action::Partial);
+    let text =
+        "EMP-123455 and EMP-123456; help@example.com; jo@example.com; card 4111 1111 1111 1111";
+    // EMP-123455 passes Luhn, EMP-123456 does not.
+    assert_eq!(
+        whole(&settings, text),
+        "[REDACTED_EMPLOYEE_ID] and EMP-123456; help@example.com; [REDACTED_EMAIL]; card [REDACTED_CREDIT_CARD …1111]"
+    );
+    assert_eq!(
+        streamed(&settings, &[&text[..20], &text[20..]]),
+        whole(&settings, text)
+    );
+}
+
+#[test]
+fn system_prompt_leak_is_the_same_at_every_cut() {
+    use crate::engine::redact::{Action, Entity};
+    let mut settings = Settings::default();
+    settings.response.set(Entity::SystemPrompt, Action::Mask);
+    let system = "You are the assistant of the Acme travel desk. Answer only questions about bookings, \
+                  refunds and loyalty points, never discuss internal tooling, and sign with the desk name.";
+    let text = format!("Sure! My instructions: {system} Anything else?");
+    let with_prompt = || {
+        let mut r = Redaction::default();
+        r.system_prompt(&settings, [system].into_iter());
+        r
+    };
+    let want = with_prompt()
+        .text(&settings, Side::Response, &text)
+        .unwrap()
+        .unwrap();
+    // Detected at the 20th word in a row; from there on the run is masked (words after the first
+    // leave only their separators).
+    assert!(
+        want.contains("loyalty points, never [REDACTED_SYSTEM_PROMPT] "),
+        "{want}"
+    );
+    assert!(
+        !want.contains("tooling") && !want.contains("desk name"),
+        "{want}"
+    );
+    assert!(want.ends_with(" Anything else?"));
+    for cut in (0..=text.len()).filter(|&c| text.is_char_boundary(c)) {
+        let mut r = with_prompt();
+        let mut s = StreamText::new();
+        let mut out = r.stream(&settings, &mut s, &text[..cut], false).unwrap();
+        out += &r.stream(&settings, &mut s, &text[cut..], true).unwrap();
+        assert_eq!(out, want, "cut at {cut}");
+    }
 }
