@@ -38,13 +38,16 @@ pub fn compile(raw: RawConfig) -> Result<Policy, ConfigError> {
                 .collect::<Result<_, _>>()?
         }
     };
+    let quota = super::quota::compile(raw.quota)?;
     Ok(Policy {
         routes,
         limits: limits(&raw.limits)?,
         injection: injection(&raw.injection)?,
         hold_headers: raw.hold_headers.unwrap_or(true),
         redaction: super::redaction::compile(raw.redaction)?,
-        quota: super::quota::compile(raw.quota)?,
+        tools: super::tools::compile(raw.tools, &quota.groups)?,
+        quota,
+        identity: super::identity::compile(raw.identity)?,
         audit: match raw.audit.mode {
             None | Some(RawAuditMode::Decisions) => AuditMode::Decisions,
             Some(RawAuditMode::All) => AuditMode::All,

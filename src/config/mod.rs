@@ -5,9 +5,11 @@
 //! request time. Every error names the JSON path of the offending value.
 
 mod compile;
+pub mod identity;
 pub mod quota;
 pub mod raw;
 pub mod redaction;
+pub mod tools;
 
 use crate::engine::policy::Policy;
 use std::fmt;

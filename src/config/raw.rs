@@ -22,6 +22,10 @@ pub struct RawConfig {
     pub quota: super::quota::RawQuota,
     /// Audit records.
     pub audit: RawAudit,
+    /// Tool allow-lists and tool-call checks.
+    pub tools: super::tools::RawTools,
+    /// Required and verified identities, and the client's provider keys.
+    pub identity: super::identity::RawIdentity,
 }
 
 /// One route.

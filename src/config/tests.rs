@@ -21,7 +21,7 @@ fn empty_and_braces_mean_secure_defaults() {
 fn errors_name_the_json_path() {
     assert_eq!(
         err(r#"{"bogus":1}"#),
-        "bogus: unknown field `bogus`, expected one of `routes`, `limits`, `injection`, `hold_headers`, `redaction`, `quota`, `audit`"
+        "bogus: unknown field `bogus`, expected one of `routes`, `limits`, `injection`, `hold_headers`, `redaction`, `quota`, `audit`, `tools`, `identity`"
     );
     assert_eq!(
         err(r#"{"injection":{"mode":"maybe"}}"#),

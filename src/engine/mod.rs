@@ -4,9 +4,11 @@
 
 pub mod api;
 pub mod exchange;
+pub mod identity;
 pub mod inject;
 pub mod json;
 pub mod policy;
 pub mod quota;
 pub mod redact;
 pub mod route;
+pub mod tools;

@@ -1,10 +1,12 @@
 //! The compiled policy: everything the configuration decides, checked and ready at request time.
 
 use super::exchange::AuditMode;
+use super::identity;
 use super::inject;
 use super::quota;
 use super::redact;
 use super::route::{Route, default_routes};
+use super::tools;
 
 /// Size and shape bounds on what the filter buffers and parses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,6 +51,10 @@ pub struct Policy {
     pub quota: quota::Settings,
     /// Which exchanges get an audit record.
     pub audit: AuditMode,
+    /// Tool allow-lists and tool-call checks.
+    pub tools: tools::Settings,
+    /// Required and verified identities, and the client's provider keys.
+    pub identity: identity::Settings,
 }
 
 impl Default for Policy {
@@ -61,6 +67,8 @@ impl Default for Policy {
             redaction: redact::Settings::default(),
             quota: quota::Settings::default(),
             audit: AuditMode::Decisions,
+            tools: tools::Settings::default(),
+            identity: identity::Settings::default(),
         }
     }
 }

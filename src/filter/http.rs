@@ -158,6 +158,9 @@ impl Http {
         let method = header(&headers, ":method").unwrap_or_default();
         let path = header(&headers, ":path").unwrap_or_default();
         let request_id = header(&headers, "x-request-id").map(str::to_string);
+        // Every request, inspected or not: the provider key Envoy injects later is the only one.
+        super::identity::remove_client_keys(&self.policy.identity)
+            .map_err(|s| ("removing the client's keys", s))?;
         match on_request_head(&self.policy, method, path, &headers, request_id.as_deref()) {
             HeadDecision::PassThrough => Ok(Action::Continue),
             HeadDecision::Reply(reply) => Ok(self.send(&reply)),
@@ -298,20 +301,24 @@ impl Http {
         }
     }
 
-    /// Identifies the consumer for quotas; `Some(reply)` refuses the request.
+    /// Identifies the consumer (verified claims, then the quota's sources); `Some(reply)` refuses
+    /// the request.
     fn identify(
         &self,
         exchange: &mut Exchange,
         headers: &[(String, String)],
     ) -> Result<Option<ErrorReply>, (&'static str, Status)> {
-        if self.policy.quota.mode == Mode::Off {
-            return Ok(None);
-        }
-        let Ok(key) = quota::key(&self.policy.quota) else {
-            return Err(("reading the quota hash key", Status::InternalFailure));
+        let verified = super::identity::verified(&self.policy.identity)
+            .map_err(|s| ("reading the verified claims", s))?;
+        let key = if self.policy.quota.mode == Mode::Off {
+            Vec::new()
+        } else {
+            quota::key(&self.policy.quota)
+                .map_err(|_| ("reading the quota hash key", Status::InternalFailure))?
         };
         let source = quota::source_address();
-        if let Some(reply) = exchange.quota_identify(&self.policy, &key, headers, source.as_deref())
+        if let Some(reply) =
+            exchange.identify(&self.policy, &key, headers, source.as_deref(), verified)
         {
             return Ok(Some(reply));
         }

@@ -6,6 +6,7 @@
 
 mod host;
 mod http;
+mod identity;
 mod metrics;
 mod quota;
 mod root;

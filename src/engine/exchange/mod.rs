@@ -3,9 +3,11 @@
 
 mod audit;
 mod headers;
+mod identity;
 mod quota;
 mod redaction;
 mod response;
+mod tools;
 
 pub use audit::AuditMode;
 pub use headers::{
@@ -35,9 +37,9 @@ pub enum RequestAction {
 /// A decision worth recording: a block, a monitor hit, a redaction, a quota refusal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decision {
-    /// `blocked`, `monitored`, `redacted`, `rejected`.
+    /// `blocked`, `monitored`, `redacted`, `rejected`, `stripped`.
     pub action: &'static str,
-    /// Which protection decided: `prompt_injection`, `sensitive_data` or `quota`.
+    /// Which protection decided: `prompt_injection`, `sensitive_data`, `quota` or `tool_policy`.
     pub kind: &'static str,
     /// What it found: a family of injection signals, an entity, a quota limit or guard.
     pub category: &'static str,
@@ -62,6 +64,9 @@ pub struct Exchange {
     pub quota: Meter,
     response: ResponseState,
     redact: redaction::RedactState,
+    tool_calls: crate::engine::tools::stream::StreamCalls,
+    /// The identity a filter before this one verified.
+    pub verified: crate::engine::identity::Verified,
 }
 
 impl Exchange {
@@ -77,6 +82,8 @@ impl Exchange {
             quota: Meter::default(),
             response: ResponseState::PassThrough,
             redact: redaction::RedactState::default(),
+            tool_calls: Default::default(),
+            verified: Default::default(),
         }
     }
 
@@ -158,6 +165,9 @@ impl Exchange {
             return RequestAction::Reply(reply);
         }
         if let Err(reply) = self.quota_request(policy, &view, &root, &mut edits) {
+            return RequestAction::Reply(reply);
+        }
+        if let Err(reply) = self.tools_request(policy, &view, &mut edits) {
             return RequestAction::Reply(reply);
         }
         if edits.is_empty() {

@@ -19,7 +19,8 @@ use events::ChannelState;
 pub(super) struct RedactState {
     redaction: Redaction,
     channels: Vec<ChannelState>,
-    blocked: bool,
+    /// The stream was ended with an error event: nothing more is sent.
+    pub(super) blocked: bool,
 }
 
 impl Exchange {

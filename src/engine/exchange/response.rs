@@ -111,6 +111,7 @@ impl Exchange {
         if status >= 400 {
             return Ok(None);
         }
+        self.tools_response(policy, &view)?;
         self.redact_response(policy, body, &view)
     }
 
@@ -131,9 +132,10 @@ impl Exchange {
             if self.quota.is_cut() {
                 break;
             }
-            self.on_event(policy, raw, &mut out);
+            self.tools_event(policy, raw, &mut out);
         }
         if end && !self.quota.is_cut() {
+            self.tools_finish(policy, &mut out);
             self.end_stream(policy, &mut out);
         }
         out

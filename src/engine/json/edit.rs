@@ -35,6 +35,12 @@ impl Edits {
         self.replace(span, out);
     }
 
+    /// Forgets the edits that lie within `span` (which another edit replaces whole).
+    pub fn drop_within(&mut self, span: Span) {
+        self.edits
+            .retain(|(s, _)| !(span.start <= s.start && s.end <= span.end));
+    }
+
     /// Inserts `bytes` at byte offset `at`.
     pub fn insert(&mut self, at: usize, bytes: Vec<u8>) {
         self.replace(Span { start: at, end: at }, bytes);

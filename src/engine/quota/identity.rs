@@ -54,6 +54,8 @@ impl Default for IdentitySettings {
 pub enum Source {
     /// The trusted header.
     Header,
+    /// A verified JWT claim (Envoy's `jwt_authn`).
+    Jwt,
     /// The API key.
     ApiKey,
     /// The source address.
@@ -67,6 +69,7 @@ impl Source {
     pub fn name(self) -> &'static str {
         match self {
             Source::Header => "header",
+            Source::Jwt => "jwt",
             Source::ApiKey => "api_key",
             Source::Address => "address",
             Source::Anonymous => "anonymous",

@@ -93,7 +93,11 @@ impl Exchange {
     }
 
     /// Ends the stream with the provider's own error event carrying `reply`'s error.
-    fn end_with_error(&mut self, reply: &ErrorReply, out: &mut Vec<u8>) {
+    pub(in crate::engine::exchange) fn end_with_error(
+        &mut self,
+        reply: &ErrorReply,
+        out: &mut Vec<u8>,
+    ) {
         self.redact.blocked = true;
         let data = String::from_utf8_lossy(&reply.body);
         let event = match self.format {
