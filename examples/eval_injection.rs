@@ -11,6 +11,7 @@
 
 use llm_warden::engine::api::ApiFormat;
 use llm_warden::engine::exchange::{Exchange, RequestAction};
+use llm_warden::engine::inject::features;
 use llm_warden::engine::policy::Policy;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -25,10 +26,7 @@ struct Sample {
 /// The training split of `tools/train_injection.py`: groups with FNV-1a(group) % 5 == 0 are
 /// never trained on.
 fn held_out(group: &str) -> bool {
-    let h = group.bytes().fold(0x811c_9dc5u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    h % 5 == 0
+    features::fnv1a(group.as_bytes()) % 5 == 0
 }
 
 fn load(path: &str, attack: bool) -> Result<Vec<Sample>, String> {

@@ -3,9 +3,8 @@
 use super::ConfigError;
 use super::raw::{RawApi, RawAuditMode, RawCheck, RawConfig, RawInjection, RawLimits, RawMode};
 use crate::engine::api::ApiFormat;
-use crate::engine::exchange::AuditMode;
 use crate::engine::inject;
-use crate::engine::policy::{Limits, Policy};
+use crate::engine::policy::{AuditMode, Limits, Policy};
 use crate::engine::route::{Route, default_routes, normalise_path};
 
 /// Builds the policy from a parsed configuration.

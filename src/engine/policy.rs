@@ -1,6 +1,5 @@
 //! The compiled policy: everything the configuration decides, checked and ready at request time.
 
-use super::exchange::AuditMode;
 use super::identity;
 use super::inject;
 use super::quota;
@@ -30,6 +29,17 @@ impl Default for Limits {
             max_event_bytes: 256 << 10,
         }
     }
+}
+
+/// Which exchanges get an audit record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditMode {
+    /// Those with a decision: a block, a redaction, a monitor hit, a quota refusal.
+    Decisions,
+    /// Every inspected exchange.
+    All,
+    /// None.
+    Off,
 }
 
 /// The whole compiled policy.

@@ -2,11 +2,30 @@
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, LogLevel, MapType, Status};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// Logs `message` at `level` under the plugin's name. Logging failures are ignored: there is
 /// nowhere to report them.
 pub fn log(level: LogLevel, message: &str) {
     let _ = hostcalls::log(level, message);
+}
+
+/// The host clock since the epoch (wasm32-unknown-unknown has no clock of its own).
+pub fn since_epoch() -> Result<Duration, Status> {
+    Ok(hostcalls::get_current_time()?
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default())
+}
+
+/// Sets Envoy filter state `name` (read as `wasm.<name>`, for example by access logs). A failure
+/// is logged, never fails the request: this is information, not a check.
+pub fn set_filter_state(name: &str, value: &str) {
+    if let Err(status) = hostcalls::set_property(vec![name], Some(value.as_bytes())) {
+        log(
+            LogLevel::Warn,
+            &format!("llm-warden: cannot set {name}: {status:?}"),
+        );
+    }
 }
 
 /// All headers of `map`, names lowercase as Envoy gives them.

@@ -9,7 +9,6 @@ use crate::engine::exchange::{
 };
 use crate::engine::policy::Policy;
 use crate::engine::quota::Mode;
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType, Status};
 use std::rc::Rc;
@@ -19,10 +18,7 @@ pub const DECISIONS_PROPERTY: &str = "llm_warden.decisions";
 
 /// The host clock in nanoseconds since the epoch; 0 if the host cannot tell.
 fn now_ns() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    host::since_epoch().map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// Where the response stands.
@@ -99,8 +95,7 @@ impl Http {
             host::log(LogLevel::Info, &format!("llm-warden audit {line}"));
         }
         if !exchange.decisions.is_empty() {
-            let summary = exchange.decision_summary();
-            let _ = hostcalls::set_property(vec![DECISIONS_PROPERTY], Some(summary.as_bytes()));
+            host::set_filter_state(DECISIONS_PROPERTY, &exchange.decision_summary());
         }
     }
 

@@ -5,8 +5,7 @@ use super::host;
 use crate::engine::quota::ledger::create_shards;
 use crate::engine::quota::{HASH_KEY, Mode, Settings, Store, StoreError, Written, hash_key};
 use proxy_wasm::hostcalls;
-use proxy_wasm::types::{LogLevel, MapType, Status};
-use std::time::UNIX_EPOCH;
+use proxy_wasm::types::{MapType, Status};
 
 /// Request header carrying the consumer's label to filters after this one (Envoy's rate limit
 /// filter reads it for the fleet-wide budget). A value sent by the client is replaced.
@@ -41,10 +40,7 @@ impl Store for SharedData {
 
 /// The host clock in milliseconds since the epoch (wasm32-unknown-unknown has no clock of its own).
 pub fn now_ms() -> Result<u64, Status> {
-    let now = hostcalls::get_current_time()?;
-    Ok(now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+    Ok(u64::try_from(host::since_epoch()?.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The downstream connection's address (`ip:port`), if the host knows it.
@@ -88,11 +84,5 @@ pub fn publish_consumer(label: &str) -> Result<(), Status> {
 
 /// Records the tokens charged as filter state, for access logs and the rate limit filter.
 pub fn publish_charge(tokens: u64) {
-    let value = tokens.to_string();
-    if let Err(status) = hostcalls::set_property(vec![CHARGED_PROPERTY], Some(value.as_bytes())) {
-        host::log(
-            LogLevel::Warn,
-            &format!("llm-warden: cannot set {CHARGED_PROPERTY}: {status:?}"),
-        );
-    }
+    host::set_filter_state(CHARGED_PROPERTY, &tokens.to_string());
 }

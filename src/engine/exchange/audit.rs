@@ -4,19 +4,8 @@
 //! decisions (action, protection, category), token counts and the status.
 
 use super::Exchange;
-use crate::engine::policy::Policy;
+use crate::engine::policy::{AuditMode, Policy};
 use serde_json::{Value, json};
-
-/// Which exchanges get an audit record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuditMode {
-    /// Those with a decision: a block, a redaction, a monitor hit, a quota refusal.
-    Decisions,
-    /// Every inspected exchange.
-    All,
-    /// None.
-    Off,
-}
 
 /// Longest model name recorded.
 const MAX_MODEL: usize = 128;

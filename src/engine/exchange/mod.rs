@@ -9,7 +9,6 @@ mod redaction;
 mod response;
 mod tools;
 
-pub use audit::AuditMode;
 pub use headers::{
     HeadDecision, Headers, header, header_values, is_event_stream, is_json, on_request_head,
 };

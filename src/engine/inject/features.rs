@@ -19,6 +19,11 @@ pub const INDICATOR: usize = HASHED;
 const FNV_OFFSET: u32 = 0x811c_9dc5;
 const FNV_PRIME: u32 = 0x0100_0193;
 
+/// FNV-1a of `bytes`, the hash of words; also what fixes the training split (of group names).
+pub fn fnv1a(bytes: &[u8]) -> u32 {
+    fnv(FNV_OFFSET, bytes)
+}
+
 fn fnv(seed: u32, bytes: &[u8]) -> u32 {
     bytes
         .iter()
@@ -56,7 +61,7 @@ pub fn words(text: &str, mut emit: impl FnMut(u32)) {
             prev = None;
             continue;
         }
-        let token = fnv(FNV_OFFSET, piece);
+        let token = fnv1a(piece);
         emit(slot(token));
         if let Some(p) = prev {
             emit(slot(fnv(

@@ -310,13 +310,17 @@ impl Normalizer {
                 previous = lower;
             }
             pos += len;
-            match self.plain_word_at(bytes, pos + 1) {
-                Some(next) if bytes.get(pos) == Some(&b' ') && pos + 1 + next <= limit => {
+            let next = (bytes.get(pos) == Some(&b' '))
+                .then(|| self.plain_word_at(bytes, pos + 1))
+                .flatten()
+                .filter(|next| pos + 1 + next <= limit);
+            match next {
+                Some(next) => {
                     out.text.push(' ');
                     pos += 1;
                     len = next;
                 }
-                _ => return pos - at,
+                None => return pos - at,
             }
         }
     }
