@@ -11,7 +11,7 @@
 
 use llm_warden::engine::api::ApiFormat;
 use llm_warden::engine::exchange::{Exchange, RequestAction};
-use llm_warden::engine::inject::features;
+use llm_warden::engine::inject::tokens;
 use llm_warden::engine::policy::Policy;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -26,7 +26,7 @@ struct Sample {
 /// The training split of `tools/train_injection.py`: groups with FNV-1a(group) % 5 == 0 are
 /// never trained on.
 fn held_out(group: &str) -> bool {
-    features::fnv1a(group.as_bytes()) % 5 == 0
+    tokens::fnv1a(group.as_bytes()) % 5 == 0
 }
 
 fn load(path: &str, attack: bool) -> Result<Vec<Sample>, String> {

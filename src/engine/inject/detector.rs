@@ -1,6 +1,7 @@
 //! The detector: normalised text → lexicon hits → rules → a score per family of signals.
 //!
-//! One pass of the normaliser and one pass of the lexicon's automaton per text; decoded payloads
+//! One pass of the normaliser and one pass over the tokens of its output per text (lexicon hits
+//! and the model's features together); decoded payloads
 //! and smuggled text are scanned the same way, recursively, within a depth and a byte budget.
 //! Hits are evaluated in batches that overlap by the longest rule span, so that memory stays
 //! bounded and no input is too long to score.
@@ -11,6 +12,7 @@ use super::lexicon::{Concept, Hit, Lexicon};
 use super::model::Model;
 use super::normalize::{Candidate, Normalized, Normalizer, payload_runs};
 use super::rules::{self, Family, Rule, Scope};
+use super::tokens::tokens;
 
 /// How deep decoded payloads are followed (a payload inside a payload inside a text).
 const MAX_DEPTH: u32 = 2;
@@ -123,11 +125,9 @@ pub struct Detector {
     model: Option<Model>,
 }
 
-/// Calls `emit` with every feature slot of `text`: hashed words and pairs, then indicators for
-/// the rules that `fired`, the evasions used, hidden text and the length. Payloads are not
-/// features: whether encoded content is an instruction is judged on its decoded text.
-fn features_of(text: &Normalized, fired: u64, mut emit: impl FnMut(u32)) {
-    features::words(&text.text, &mut emit);
+/// Calls `emit` with the indicator features of `text` (its words are read with the lexicon):
+/// the rules that `fired`, the evasions used, hidden text and the length.
+fn indicators(text: &Normalized, fired: u64, mut emit: impl FnMut(u32)) {
     let base = features::INDICATOR as u32;
     for i in 0..64 {
         if fired & (1u64 << i) != 0 {
@@ -259,14 +259,14 @@ impl Detector {
     ) -> Score {
         let (payloads, decoded) = decode_payloads(source);
         let text = normalizer.normalize_masking(source, payloads);
-        let (mut score, fired) = self.score_hits(&text, strictness);
+        let mut seen = self.model.as_ref().map(|_| FeatureSet::default());
+        let (mut score, fired) = self.read(&text, strictness, seen.as_mut());
         let e = text.evasions;
         if e.homoglyphs + e.invisible + e.leet + e.spaced > 0 {
             score.raise(Family::Obfuscation, EVASION_WEIGHT);
         }
-        if let Some(model) = &self.model {
-            let mut seen = FeatureSet::default();
-            features_of(&text, fired, |slot| seen.insert(slot));
+        if let (Some(model), Some(mut seen)) = (&self.model, seen) {
+            indicators(&text, fired, |slot| seen.insert(slot));
             score.raise(Family::Learned, model.weight(seen.slots()));
         }
         if depth >= MAX_DEPTH {
@@ -297,57 +297,49 @@ impl Detector {
     pub fn features(&self, text: &str, strictness: Strictness) -> Vec<u32> {
         let (payloads, _) = decode_payloads(text);
         let text = Normalizer::default().normalize_masking(text, payloads);
-        let (_, fired) = self.score_hits(&text, strictness);
         let mut seen = FeatureSet::default();
-        features_of(&text, fired, |slot| seen.insert(slot));
+        let (_, fired) = self.read(&text, strictness, Some(&mut seen));
+        indicators(&text, fired, |slot| seen.insert(slot));
         let mut slots = seen.slots().to_vec();
         slots.sort_unstable();
         slots
     }
 
-    /// Runs the lexicon over the text and the rules over its hits, batch by batch; returns the
-    /// score and the rules that fired (bit `i` for rule `i`).
-    fn score_hits(&self, text: &Normalized, strictness: Strictness) -> (Score, u64) {
-        let mut fired = 0u64;
-        let mut score = Score::new(if self.model.is_some() {
-            RULE_SHARE
-        } else {
-            1.0
-        });
-        let mut hits: Vec<Hit> = Vec::with_capacity(64);
-        let mut pending_payloads = text.candidates.iter().map(|c| c.at).peekable();
-        let mut allowed_until = 0u32;
-        for hit in self.lexicon.hits(&text.text, &text.joined) {
-            // Payload candidates enter the hit list where they sit in the text.
-            while let Some(at) = pending_payloads.next_if(|&at| at <= hit.end as usize) {
-                hits.push(self.payload_hit(at));
+    /// Reads the tokens of `text` once: the lexicon's hits go to the rules, batch by batch, and
+    /// the words to `seen` (the model's features) if given. Returns the score and the rules that
+    /// fired (bit `i` for rule `i`).
+    fn read(
+        &self,
+        text: &Normalized,
+        strictness: Strictness,
+        mut seen: Option<&mut FeatureSet>,
+    ) -> (Score, u64) {
+        let mut batch = Batch {
+            detector: self,
+            strictness,
+            hits: Vec::with_capacity(64),
+            payloads: &text.candidates,
+            allowed_until: 0,
+            score: Score::new(if self.model.is_some() {
+                RULE_SHARE
+            } else {
+                1.0
+            }),
+            fired: 0,
+        };
+        let mut matcher = self.lexicon.matcher(&text.text, &text.joined);
+        let mut words = features::Words::default();
+        for token in tokens(&text.text) {
+            if let Some(seen) = seen.as_deref_mut() {
+                words.push(&token, |slot| seen.insert(slot));
             }
-            if hit.concept == self.allow {
-                // Hits inside an allowed phrase are dropped, including those already collected.
-                hits.retain(|h| h.start < hit.start);
-                allowed_until = allowed_until.max(hit.end);
-                continue;
-            }
-            if hit.start < allowed_until {
-                continue;
-            }
-            if hit.concept == self.deny {
-                score.denied = true;
-                return (score, fired);
-            }
-            if hit.encoded {
-                score.raise(Family::Obfuscation, ENCODED_SPELLING_WEIGHT);
-            }
-            hits.push(hit);
-            if hits.len() >= BATCH {
-                self.evaluate(&hits, strictness, &mut score, &mut fired);
-                let keep_from = hit.end.saturating_sub(self.longest_span);
-                hits.retain(|h| h.start >= keep_from);
+            matcher.token(&token, |hit| batch.push(hit));
+            if batch.score.denied {
+                return (batch.score, batch.fired);
             }
         }
-        hits.extend(pending_payloads.map(|at| self.payload_hit(at)));
-        self.evaluate(&hits, strictness, &mut score, &mut fired);
-        (score, fired)
+        matcher.finish(|hit| batch.push(hit));
+        batch.finish()
     }
 
     /// The synthetic hit of a payload that ends at `at` in the normalised text.
@@ -360,13 +352,73 @@ impl Detector {
             encoded: false,
         }
     }
+}
 
-    fn evaluate(&self, hits: &[Hit], strictness: Strictness, score: &mut Score, fired: &mut u64) {
-        for (i, rule) in self.rules.iter().enumerate() {
-            let applies = rule.scope == Scope::All || strictness == Strictness::Strict;
-            if applies && rule.fires(hits) {
-                score.raise(rule.family, rule.weight);
-                *fired |= 1u64.checked_shl(i as u32).unwrap_or(0);
+/// Hits on their way to the rules: payloads merged in where they sit, allowed phrases dropped,
+/// evaluated in batches that overlap by the longest rule span.
+struct Batch<'a> {
+    detector: &'a Detector,
+    strictness: Strictness,
+    hits: Vec<Hit>,
+    /// Payload candidates not merged yet.
+    payloads: &'a [Candidate],
+    allowed_until: u32,
+    score: Score,
+    fired: u64,
+}
+
+impl Batch<'_> {
+    fn push(&mut self, hit: Hit) {
+        if self.score.denied {
+            return;
+        }
+        let d = self.detector;
+        while let Some((first, rest)) = self.payloads.split_first() {
+            if first.at > hit.end as usize {
+                break;
+            }
+            self.hits.push(d.payload_hit(first.at));
+            self.payloads = rest;
+        }
+        if hit.concept == d.allow {
+            // Hits inside an allowed phrase are dropped, including those already collected.
+            self.hits.retain(|h| h.start < hit.start);
+            self.allowed_until = self.allowed_until.max(hit.end);
+            return;
+        }
+        if hit.start < self.allowed_until {
+            return;
+        }
+        if hit.concept == d.deny {
+            self.score.denied = true;
+            return;
+        }
+        if hit.encoded {
+            self.score
+                .raise(Family::Obfuscation, ENCODED_SPELLING_WEIGHT);
+        }
+        self.hits.push(hit);
+        if self.hits.len() >= BATCH {
+            self.evaluate();
+            let keep_from = hit.end.saturating_sub(d.longest_span);
+            self.hits.retain(|h| h.start >= keep_from);
+        }
+    }
+
+    fn finish(mut self) -> (Score, u64) {
+        let d = self.detector;
+        let rest = std::mem::take(&mut self.payloads);
+        self.hits.extend(rest.iter().map(|c| d.payload_hit(c.at)));
+        self.evaluate();
+        (self.score, self.fired)
+    }
+
+    fn evaluate(&mut self) {
+        for (i, rule) in self.detector.rules.iter().enumerate() {
+            let applies = rule.scope == Scope::All || self.strictness == Strictness::Strict;
+            if applies && rule.fires(&self.hits) {
+                self.score.raise(rule.family, rule.weight);
+                self.fired |= 1u64.checked_shl(i as u32).unwrap_or(0);
             }
         }
     }

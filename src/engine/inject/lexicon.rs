@@ -1,8 +1,16 @@
-//! The lexicon: atoms of [`lexicon.txt`](lexicon.txt) compiled into one Aho-Corasick automaton over
-//! normalised text, so that every concept is found in a single pass.
+//! The lexicon: atoms of [`lexicon.txt`](lexicon.txt), found in one pass over the tokens of a
+//! normalised text.
+//!
+//! Atoms of spaced scripts are token sequences ([`phrases`](super::phrases)): a token costs a bit
+//! test unless an atom starts with it. Atoms of scripts written without spaces (Chinese, Japanese,
+//! Korean) are found by an Aho-Corasick automaton that runs only from the first such character on.
+//! Words joined from spaced-out letters, whose inner word boundaries are unknown, are searched for
+//! every atom as a plain substring by a second automaton: rare, and only over those words.
 
 use super::normalize::Normalizer;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use super::phrases::{Output, PhraseMatcher, Phrases};
+use super::tokens::Token;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, FindOverlappingIter, MatchKind};
 use std::ops::Range;
 
 const SOURCE: &str = include_str!("lexicon.txt");
@@ -32,72 +40,43 @@ struct Atom {
     encoded: bool,
 }
 
+/// An automaton over atoms matched as substrings, with each pattern's atom.
+#[derive(Clone, Debug)]
+struct Substrings {
+    atoms: Vec<Atom>,
+    automaton: AhoCorasick,
+}
+
+impl Substrings {
+    fn build(patterns: &[String], atoms: Vec<Atom>, kind: AhoCorasickKind) -> Result<Self, String> {
+        let automaton = AhoCorasick::builder()
+            .kind(Some(kind))
+            .match_kind(MatchKind::Standard)
+            .build(patterns)
+            .map_err(|e| format!("lexicon does not compile: {e}"))?;
+        Ok(Substrings { atoms, automaton })
+    }
+}
+
 /// The compiled lexicon.
 #[derive(Clone, Debug)]
 pub struct Lexicon {
     names: Vec<String>,
-    atoms: Vec<Atom>,
-    matcher: AhoCorasick,
+    /// Atoms of spaced scripts, as token sequences.
+    phrases: Phrases,
+    /// Atoms of scripts written without spaces.
+    wide: Substrings,
+    /// Every atom, as a substring, for words joined from spaced-out letters.
+    joined: Substrings,
 }
 
 impl Lexicon {
     /// Compiles the built-in lexicon plus `extra` atoms (`(concept, atom)`, same syntax).
     pub fn build(extra: &[(&str, &str)]) -> Result<Self, String> {
         let mut names: Vec<String> = Vec::new();
-        let mut patterns: Vec<String> = Vec::new();
-        let mut atoms: Vec<Atom> = Vec::new();
+        let mut specs: Vec<Spec> = Vec::new();
         let mut normalizer = Normalizer::default();
         let mut current: Option<(Concept, bool)> = None;
-        let mut add = |concept: Concept,
-                       encodings: bool,
-                       raw: &str,
-                       patterns: &mut Vec<String>,
-                       atoms: &mut Vec<Atom>| {
-            let raw = raw.trim();
-            if raw.is_empty() {
-                return;
-            }
-            let (raw, anywhere) = raw.strip_prefix('=').map_or((raw, false), |r| (r, true));
-            let (raw, line_start) = raw.strip_prefix('^').map_or((raw, false), |r| (r, true));
-            let (raw, stem) = raw.strip_suffix('*').map_or((raw, false), |r| (r, true));
-            let text = normalizer.normalize(raw).text.trim().to_string();
-            if text.is_empty() {
-                return;
-            }
-            let spaced = text.chars().all(|c| c.is_ascii() || !is_unspaced_script(c));
-            let bounded = !anywhere && spaced;
-            let atom = Atom {
-                concept,
-                left: bounded,
-                right: bounded && !stem,
-                line_start,
-                encoded: false,
-            };
-            if encodings && text.is_ascii() {
-                for (variant, reversed) in [
-                    (rot13(&text), false),
-                    (atbash(&text), false),
-                    (text.chars().rev().collect(), true),
-                ] {
-                    if variant != text && variant.len() >= 6 {
-                        let (left, right) = if reversed {
-                            (atom.right, atom.left)
-                        } else {
-                            (atom.left, atom.right)
-                        };
-                        patterns.push(variant);
-                        atoms.push(Atom {
-                            left,
-                            right,
-                            encoded: true,
-                            ..atom
-                        });
-                    }
-                }
-            }
-            patterns.push(text);
-            atoms.push(atom);
-        };
         for (n, line) in SOURCE.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -116,22 +95,40 @@ impl Lexicon {
             let (id, encodings) =
                 current.ok_or(format!("lexicon line {}: atoms before a concept", n + 1))?;
             for raw in line.trim_end_matches('|').split(" | ") {
-                add(id, encodings, raw, &mut patterns, &mut atoms);
+                add_atom(&mut specs, &mut normalizer, id, encodings, raw);
             }
         }
         for (concept, raw) in extra {
             let id = concept_id(&mut names, concept)?;
-            add(id, false, raw, &mut patterns, &mut atoms);
+            add_atom(&mut specs, &mut normalizer, id, false, raw);
         }
-        let matcher = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::DFA))
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)
-            .map_err(|e| format!("lexicon does not compile: {e}"))?;
+        let mut phrases = Phrases::default();
+        let (mut wide_patterns, mut wide_atoms) = (Vec::new(), Vec::new());
+        for spec in &specs {
+            if spec.spaced {
+                let output = Output {
+                    concept: spec.atom.concept,
+                    encoded: spec.atom.encoded,
+                    line_start: spec.atom.line_start,
+                };
+                phrases.insert(&spec.text, spec.stem, output);
+            } else {
+                wide_patterns.push(spec.text.clone());
+                wide_atoms.push(spec.atom);
+            }
+        }
+        let wide = Substrings::build(&wide_patterns, wide_atoms, AhoCorasickKind::DFA)?;
+        let all: Vec<String> = specs.iter().map(|s| s.text.clone()).collect();
+        let joined = Substrings::build(
+            &all,
+            specs.iter().map(|s| s.atom).collect(),
+            AhoCorasickKind::ContiguousNFA,
+        )?;
         Ok(Lexicon {
             names,
-            atoms,
-            matcher,
+            phrases,
+            wide,
+            joined,
         })
     }
 
@@ -143,54 +140,251 @@ impl Lexicon {
             .and_then(|i| Concept::try_from(i).ok())
     }
 
-    /// Every concept hit in `text` (normalised), in order of end position. Matches inside `joined`
-    /// ranges (spaced-out letters joined into one word) ignore word boundaries there.
-    pub fn hits<'a>(
-        &'a self,
-        text: &'a str,
-        joined: &'a [Range<usize>],
-    ) -> impl Iterator<Item = Hit> + 'a {
-        let bytes = text.as_bytes();
-        // The same concept at the same place through two atoms (`ignore`, `ignor*`) counts once.
-        let mut recent: [(Concept, usize); 4] = [(Concept::MAX, usize::MAX); 4];
-        let mut next_slot = 0;
-        self.matcher
-            .find_overlapping_iter(text)
-            .filter_map(move |m| {
-                let atom = self.atoms.get(m.pattern().as_usize())?;
-                let (start, end) = (m.start(), m.end());
-                let inside_joined = joined.iter().any(|r| r.start <= start && end <= r.end);
-                let left_ok =
-                    !atom.left || inside_joined || start == 0 || !is_word_byte(bytes, start - 1);
-                let right_ok = !atom.right || inside_joined || !is_word_byte(bytes, end);
-                let line_ok =
-                    !atom.line_start || start == 0 || bytes.get(start - 1) == Some(&b'\n');
-                let repeated = recent.contains(&(atom.concept, start));
-                if !(left_ok && right_ok && line_ok) || repeated {
-                    return None;
-                }
-                if let Some(slot) = recent.get_mut(next_slot % 4) {
-                    *slot = (atom.concept, start);
-                }
-                next_slot += 1;
-                Some(Hit {
-                    concept: atom.concept,
-                    start: u32::try_from(start).unwrap_or(u32::MAX),
-                    end: u32::try_from(end).unwrap_or(u32::MAX),
-                    encoded: atom.encoded,
-                })
-            })
+    /// Starts finding the concepts of `text` (normalised), whose spaced-out letters were joined
+    /// into words at `joined`.
+    pub fn matcher<'a>(&'a self, text: &'a str, joined: &'a [Range<usize>]) -> Matcher<'a> {
+        Matcher {
+            lexicon: self,
+            text,
+            joined,
+            phrases: PhraseMatcher::new(&self.phrases, text),
+            wide: None,
+            pending_wide: None,
+            recent: Recent {
+                seen: [(Concept::MAX, u32::MAX); 4],
+                next: 0,
+            },
+        }
     }
 
     /// Number of patterns compiled (atoms and their encoded spellings).
     pub fn len(&self) -> usize {
-        self.atoms.len()
+        self.joined.atoms.len()
     }
 
     /// Whether the lexicon is empty.
     pub fn is_empty(&self) -> bool {
-        self.atoms.is_empty()
+        self.joined.atoms.is_empty()
     }
+}
+
+/// One atom as compiled: its normalised text and how it matches.
+struct Spec {
+    text: String,
+    atom: Atom,
+    /// The last word matches any word that starts with it.
+    stem: bool,
+    /// Written in a spaced script: matched as tokens.
+    spaced: bool,
+}
+
+/// Adds the atom `raw` (lexicon syntax) of `concept`, and its encoded spellings if `encodings`.
+fn add_atom(
+    specs: &mut Vec<Spec>,
+    normalizer: &mut Normalizer,
+    concept: Concept,
+    encodings: bool,
+    raw: &str,
+) {
+    let raw = raw.trim();
+    let (raw, anywhere) = raw.strip_prefix('=').map_or((raw, false), |r| (r, true));
+    let (raw, line_start) = raw.strip_prefix('^').map_or((raw, false), |r| (r, true));
+    let (raw, stem) = raw.strip_suffix('*').map_or((raw, false), |r| (r, true));
+    let text = normalizer.normalize(raw).text.trim().to_string();
+    if text.is_empty() {
+        return;
+    }
+    let spaced = text.chars().all(|c| c.is_ascii() || !is_unspaced_script(c));
+    let bounded = !anywhere && spaced;
+    let atom = Atom {
+        concept,
+        left: bounded,
+        right: bounded && !stem,
+        line_start,
+        encoded: false,
+    };
+    if encodings && text.is_ascii() {
+        for (variant, reversed) in [
+            (rot13(&text), false),
+            (atbash(&text), false),
+            (text.chars().rev().collect(), true),
+        ] {
+            if variant != text && variant.len() >= 6 {
+                let (left, right) = if reversed {
+                    (atom.right, atom.left)
+                } else {
+                    (atom.left, atom.right)
+                };
+                specs.push(Spec {
+                    text: variant,
+                    atom: Atom {
+                        left,
+                        right,
+                        encoded: true,
+                        ..atom
+                    },
+                    // A reversed stem would match word endings: as tokens, it matches whole words.
+                    stem: stem && !reversed,
+                    spaced,
+                });
+            }
+        }
+    }
+    specs.push(Spec {
+        text,
+        atom,
+        // An atom matched anywhere also matches a longer last word (`<img` in `<imgsrc`).
+        stem: stem || anywhere,
+        spaced,
+    });
+}
+
+/// Finds the concepts of one text, fed its tokens in order; hits come in order of their end.
+pub struct Matcher<'a> {
+    lexicon: &'a Lexicon,
+    text: &'a str,
+    joined: &'a [Range<usize>],
+    phrases: PhraseMatcher<'a>,
+    /// The wide-script automaton's search, from the first token that holds such a character
+    /// (its offset in the text), and a hit it found past the current token.
+    wide: Option<(usize, FindOverlappingIter<'a, 'a>)>,
+    pending_wide: Option<Hit>,
+    recent: Recent,
+}
+
+/// The last hits emitted: the same concept at the same place through two atoms (`ignore`,
+/// `ignor*`) counts once.
+struct Recent {
+    seen: [(Concept, u32); 4],
+    next: usize,
+}
+
+impl Recent {
+    fn once(&mut self, hit: Hit, emit: &mut impl FnMut(Hit)) {
+        if self.seen.contains(&(hit.concept, hit.start)) {
+            return;
+        }
+        if let Some(slot) = self.seen.get_mut(self.next % 4) {
+            *slot = (hit.concept, hit.start);
+        }
+        self.next += 1;
+        emit(hit);
+    }
+}
+
+impl Matcher<'_> {
+    /// Reads `token`; calls `emit` with every hit that ends within it.
+    pub fn token(&mut self, token: &Token, mut emit: impl FnMut(Hit)) {
+        if token.wide && self.wide.is_none() {
+            if let Some(rest) = self.text.get(token.start..) {
+                let search = self.lexicon.wide.automaton.find_overlapping_iter(rest);
+                self.wide = Some((token.start, search));
+            }
+        }
+        if self.wide.is_some() {
+            self.wide_hits(token.end, &mut emit);
+        }
+        let joined = self.joined;
+        for range in joined
+            .iter()
+            .filter(|r| r.start < token.end && token.start < r.end)
+        {
+            self.joined_hits(range.clone(), &mut emit);
+        }
+        let Matcher {
+            phrases, recent, ..
+        } = self;
+        phrases.token(token, |output, start| {
+            let hit = Hit {
+                concept: output.concept,
+                start: offset(start),
+                end: offset(token.end),
+                encoded: output.encoded,
+            };
+            recent.once(hit, &mut emit);
+        });
+    }
+
+    /// Emits the hits left once every token was read.
+    pub fn finish(&mut self, mut emit: impl FnMut(Hit)) {
+        if self.wide.is_some() {
+            self.wide_hits(usize::MAX, &mut emit);
+        }
+    }
+
+    /// Emits the wide-script hits that end by `end`.
+    fn wide_hits(&mut self, end: usize, emit: &mut impl FnMut(Hit)) {
+        loop {
+            if let Some(hit) = self.pending_wide.take_if(|h| h.end as usize <= end) {
+                self.recent.once(hit, emit);
+            }
+            if self.pending_wide.is_some() {
+                return;
+            }
+            let lexicon = self.lexicon;
+            let bytes = self.text.as_bytes();
+            let Some((base, search)) = self.wide.as_mut() else {
+                return;
+            };
+            let Some(m) = search.next() else {
+                self.wide = None;
+                return;
+            };
+            let (start, stop) = (*base + m.start(), *base + m.end());
+            self.pending_wide = lexicon
+                .wide
+                .atoms
+                .get(m.pattern().as_usize())
+                .filter(|atom| atom.accepts(bytes, start, stop, false))
+                .map(|atom| atom.hit(start, stop));
+        }
+    }
+
+    /// Emits the hits of every atom inside a word joined from spaced-out letters.
+    fn joined_hits(&mut self, range: Range<usize>, emit: &mut impl FnMut(Hit)) {
+        let Some(word) = self.text.get(range.clone()) else {
+            return;
+        };
+        let bytes = self.text.as_bytes();
+        let substrings = &self.lexicon.joined;
+        let found: Vec<Hit> = substrings
+            .automaton
+            .find_overlapping_iter(word)
+            .filter_map(|m| {
+                let (start, end) = (range.start + m.start(), range.start + m.end());
+                let atom = substrings.atoms.get(m.pattern().as_usize())?;
+                atom.accepts(bytes, start, end, true)
+                    .then(|| atom.hit(start, end))
+            })
+            .collect();
+        for hit in found {
+            self.recent.once(hit, emit);
+        }
+    }
+}
+
+impl Atom {
+    /// Whether a match of this atom at `start..end` of `bytes` stands at the boundaries it needs
+    /// (`inside_joined`: within a joined word, whose inner boundaries are unknown).
+    fn accepts(&self, bytes: &[u8], start: usize, end: usize, inside_joined: bool) -> bool {
+        let left_ok = !self.left || inside_joined || start == 0 || !is_word_byte(bytes, start - 1);
+        let right_ok = !self.right || inside_joined || !is_word_byte(bytes, end);
+        let line_ok = !self.line_start || start == 0 || bytes.get(start - 1) == Some(&b'\n');
+        left_ok && right_ok && line_ok
+    }
+
+    fn hit(&self, start: usize, end: usize) -> Hit {
+        Hit {
+            concept: self.concept,
+            start: offset(start),
+            end: offset(end),
+            encoded: self.encoded,
+        }
+    }
+}
+
+fn offset(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
 }
 
 fn concept_id(names: &mut Vec<String>, name: &str) -> Result<Concept, String> {
@@ -237,13 +431,20 @@ fn atbash(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tokens::tokens;
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn concepts(lex: &Lexicon, text: &str) -> Vec<String> {
         let n = Normalizer::default().normalize(text);
-        lex.hits(&n.text, &n.joined)
+        let mut matcher = lex.matcher(&n.text, &n.joined);
+        let mut hits = Vec::new();
+        for token in tokens(&n.text) {
+            matcher.token(&token, |h| hits.push(h));
+        }
+        matcher.finish(|h| hits.push(h));
+        hits.into_iter()
             .map(|h| {
                 format!(
                     "{}{}",

@@ -2,7 +2,7 @@
 //!
 //! Texts are grouped by where they come from ([`Source`]); each group is joined and scanned once,
 //! so an instruction split across messages is still seen. Scanning is [`normalize`] (undo
-//! evasions) → [`lexicon`] (one automaton pass) → [`rules`] (weighted signals in families) →
+//! evasions) → [`tokens`] read once for the [`lexicon`] and the model's [`features`] → [`rules`] (weighted signals in families) →
 //! a score compared with the threshold; payloads found encoded or smuggled are decoded
 //! ([`decode`]) and scanned the same way. The README's "Prompt-injection detection" says why.
 
@@ -14,7 +14,9 @@ mod fold_table;
 pub mod lexicon;
 mod model;
 pub mod normalize;
+mod phrases;
 pub mod rules;
+pub mod tokens;
 
 pub use detector::{Detector, Score, Strictness, check_pattern};
 

@@ -103,6 +103,8 @@ enum WordChar {
 /// Reusable state for normalising texts one after another.
 #[derive(Default)]
 pub struct Normalizer {
+    /// The normalised text being written (whole characters between calls of its writers).
+    text: Vec<u8>,
     /// The word being read.
     word: Vec<WordChar>,
     /// Whether invisible characters were dropped inside the word being read.
@@ -143,6 +145,12 @@ fn leet(b: u8) -> Option<u8> {
     })
 }
 
+/// Whether a word of ASCII letters followed by `next` ends there as it is: `next` is the end,
+/// or ASCII that is neither a letter, a digit nor a leet symbol.
+fn ends_plainly(next: Option<u8>) -> bool {
+    next.is_none_or(|n| n.is_ascii() && !n.is_ascii_alphanumeric() && leet(n).is_none())
+}
+
 fn is_base64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
 }
@@ -168,10 +176,8 @@ impl Normalizer {
     /// the text. The payloads become [`Normalized::candidates`], with their place in the text.
     pub fn normalize_masking(&mut self, input: &str, mut payloads: Vec<Candidate>) -> Normalized {
         payloads.sort_by_key(|p| p.range.start);
-        let mut out = Normalized {
-            text: String::with_capacity(input.len() + 8),
-            ..Normalized::default()
-        };
+        let mut out = Normalized::default();
+        self.text = Vec::with_capacity(input.len() + 8);
         self.word.clear();
         self.word_dropped = false;
         self.held = false;
@@ -183,8 +189,8 @@ impl Normalizer {
         out.candidates = payloads;
         // Payloads not reached yet.
         let mut next = 0;
-        let mut chars = input.char_indices().peekable();
-        while let Some((at, c)) = chars.next() {
+        let mut at = 0;
+        while let Some(&b) = bytes.get(at) {
             if let Some(end) = out
                 .candidates
                 .get(next)
@@ -196,41 +202,46 @@ impl Normalizer {
                     self.finish_unit(&mut out);
                 }
                 self.end_run(&mut out);
-                out.text.push_str(PAYLOAD);
+                self.text.extend_from_slice(PAYLOAD.as_bytes());
                 if let Some(payload) = out.candidates.get_mut(next) {
-                    payload.at = out.text.len();
+                    payload.at = self.text.len();
                 }
-                while chars.next_if(|&(i, _)| i < end).is_some() {}
+                // Payload runs are ASCII: their end is a character boundary.
+                at = end.max(at + 1);
                 next += 1;
                 continue;
             }
-            if c.is_ascii() {
-                let b = c as u8;
-                if let Some(len) = self.plain_word_at(bytes, at) {
+            if b.is_ascii() {
+                if self.plain_word_at(bytes, at) {
                     let limit = out
                         .candidates
                         .get(next)
                         .map_or(bytes.len(), |p| p.range.start);
-                    let taken = self.plain_words(&mut out, bytes, at, len, limit);
-                    for _ in 1..taken {
-                        chars.next();
-                    }
+                    at += self.plain_words(&mut out, bytes, at, limit);
                     continue;
                 }
+                at += 1;
                 if b.is_ascii_alphanumeric() {
                     self.letter(&mut out, WordChar::Ascii(b.to_ascii_lowercase()));
                 } else if leet(b).is_some()
                     && !self.word.is_empty()
-                    && chars.peek().is_some_and(|&(_, n)| {
-                        n.is_alphanumeric() || (n.is_ascii() && leet(n as u8).is_some())
-                    })
+                    && input
+                        .get(at..)
+                        .and_then(|r| r.chars().next())
+                        .is_some_and(|n| {
+                            n.is_alphanumeric() || (n.is_ascii() && leet(n as u8).is_some())
+                        })
                 {
                     self.letter(&mut out, WordChar::Symbol(b));
                 } else {
-                    self.separator(&mut out, c);
+                    self.separator(&mut out, char::from(b));
                 }
                 continue;
             }
+            let Some(c) = input.get(at..).and_then(|r| r.chars().next()) else {
+                break;
+            };
+            at += c.len_utf8();
             match fold(c) {
                 Fold::Keep(k) if k.is_alphanumeric() => self.letter(&mut out, WordChar::Other(k)),
                 Fold::Keep(_) | Fold::Sep => self.separator(&mut out, ' '),
@@ -255,6 +266,10 @@ impl Normalizer {
         self.end_word(&mut out);
         self.finish_unit(&mut out);
         self.end_run(&mut out);
+        // Only whole characters were written: the conversion cannot fail, and would lose nothing
+        // but the invalid bytes if it did.
+        out.text = String::from_utf8(std::mem::take(&mut self.text))
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         // Variation selectors carry hidden bytes only in long runs (one after an emoji is normal).
         if self.vs_bytes.len() >= 4 {
             out.hidden
@@ -263,35 +278,31 @@ impl Normalizer {
         out
     }
 
-    /// The length of a plain word starting at `at`: two or more ASCII letters, ending where a
-    /// separator that cannot continue the word follows (not a letter, digit, leet symbol or
-    /// non-ASCII character). Such a word needs no folding: the fast path.
-    fn plain_word_at(&self, bytes: &[u8], at: usize) -> Option<usize> {
+    /// Whether a plain word starts at `at`: two or more ASCII letters, ending where a separator
+    /// that cannot continue the word follows (see [`ends_plainly`]). Such a word needs no
+    /// folding: the fast path.
+    fn plain_word_at(&self, bytes: &[u8], at: usize) -> bool {
         if !self.word.is_empty() {
-            return None;
+            return false;
         }
-        let rest = bytes.get(at..)?;
+        let rest = bytes.get(at..).unwrap_or_default();
         let len = rest
             .iter()
             .take(MAX_WORD + 1)
             .take_while(|b| b.is_ascii_alphabetic())
             .count();
-        let ends_plainly = match rest.get(len) {
-            None => true,
-            Some(&next) => next.is_ascii() && !next.is_ascii_alphanumeric() && leet(next).is_none(),
-        };
-        ((2..=MAX_WORD).contains(&len) && ends_plainly).then_some(len)
+        (2..=MAX_WORD).contains(&len) && ends_plainly(rest.get(len).copied())
     }
 
-    /// Emits the plain word of `len` bytes at `at` (see [`Self::plain_word_at`]) straight to the
-    /// output, and the plain words that follow it one space apart, up to `limit`: exactly what the
-    /// general path would produce for them. Returns the bytes consumed.
+    /// Emits the plain word at `at` (see [`Self::plain_word_at`]) straight to the output, and the
+    /// plain words that follow it across gaps of ASCII punctuation and whitespace, up to `limit`:
+    /// exactly what the general path would produce for them. Returns the bytes consumed. One
+    /// pass: a gap and the word after it are written, and taken back if that word is not plain.
     fn plain_words(
         &mut self,
         out: &mut Normalized,
         bytes: &[u8],
         at: usize,
-        len: usize,
         limit: usize,
     ) -> usize {
         if self.held || !self.gap.is_empty() {
@@ -299,29 +310,61 @@ impl Normalizer {
         }
         self.end_run(out);
         self.last_latin = Some(true);
-        let (mut pos, mut len) = (at, len);
+        let text = &mut self.text;
+        let mut pos = at;
+        // Before the gap being tried: the output's length and the gap's offset.
+        let mut before_gap: Option<(usize, usize)> = None;
         loop {
-            let mut previous = 0u8;
-            for &b in bytes.get(pos..pos + len).unwrap_or_default() {
-                let lower = b.to_ascii_lowercase();
-                if lower != previous {
-                    out.text.push(char::from(lower));
-                }
+            // The word: lowercase, a repeated letter written once.
+            let (start, mut previous, mut repeated) = (pos, 0u8, false);
+            while let Some(&b) = bytes.get(pos).filter(|b| b.is_ascii_alphabetic()) {
+                // An ASCII letter: setting the 0x20 bit lowercases it.
+                let lower = b | 0x20;
+                repeated |= lower == previous;
                 previous = lower;
+                pos += 1;
             }
-            pos += len;
-            let next = (bytes.get(pos) == Some(&b' '))
-                .then(|| self.plain_word_at(bytes, pos + 1))
-                .flatten()
-                .filter(|next| pos + 1 + next <= limit);
-            match next {
-                Some(next) => {
-                    out.text.push(' ');
-                    pos += 1;
-                    len = next;
+            let word = bytes.get(start..pos).unwrap_or_default();
+            if repeated {
+                let mut previous = 0u8;
+                for lower in word.iter().map(|b| b | 0x20) {
+                    if lower != previous {
+                        text.push(lower);
+                    }
+                    previous = lower;
                 }
-                None => return pos - at,
+            } else {
+                text.extend(word.iter().map(|b| b | 0x20));
             }
+            if let Some((len, gap_at)) = before_gap {
+                let plain = pos - start >= 2 && pos - start <= MAX_WORD && pos <= limit;
+                if !plain || !ends_plainly(bytes.get(pos).copied()) {
+                    text.truncate(len);
+                    return gap_at - at;
+                }
+            }
+            // The gap: punctuation verbatim, whitespace collapsed to one space or newline.
+            let (len, gap_at) = (text.len(), pos);
+            let mut pending: Option<u8> = None;
+            while let Some(&b) = bytes.get(pos) {
+                if !b.is_ascii() || b.is_ascii_alphanumeric() || pos - gap_at >= MAX_WORD {
+                    break;
+                }
+                if matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
+                    let newline = matches!(b, b'\n' | b'\r') || pending == Some(b'\n');
+                    pending = Some(if newline { b'\n' } else { b' ' });
+                } else {
+                    text.extend(pending.take());
+                    text.push(b);
+                }
+                pos += 1;
+            }
+            text.extend(pending);
+            if pos == gap_at || !bytes.get(pos).is_some_and(u8::is_ascii_alphabetic) {
+                text.truncate(len);
+                return gap_at - at;
+            }
+            before_gap = Some((len, gap_at));
         }
     }
 
@@ -406,7 +449,7 @@ impl Normalizer {
         let gap = std::mem::take(&mut self.gap);
         if !std::mem::take(&mut self.held) {
             self.end_run(out);
-            push_gap(&mut out.text, &gap);
+            push_gap(&mut self.text, &gap);
             self.gap = gap;
             self.gap.clear();
             return;
@@ -427,8 +470,8 @@ impl Normalizer {
             }
         }
         self.end_run(out);
-        push_word(&mut out.text, &self.held_word);
-        push_gap(&mut out.text, &gap);
+        push_word(&mut self.text, &self.held_word);
+        push_gap(&mut self.text, &gap);
         self.gap = gap;
         self.gap.clear();
     }
@@ -439,16 +482,16 @@ impl Normalizer {
         if run.len() >= 3 {
             out.evasions.spaced += 1;
             let letters: Vec<WordChar> = run.iter().map(|(c, _)| *c).collect();
-            let start = out.text.len();
-            push_word(&mut out.text, &letters);
+            let start = self.text.len();
+            push_word(&mut self.text, &letters);
             if out.joined.len() < MAX_CANDIDATES {
-                out.joined.push(start..out.text.len());
+                out.joined.push(start..self.text.len());
             }
-            push_gap(&mut out.text, run.last().map_or("", |(_, g)| g.as_str()));
+            push_gap(&mut self.text, run.last().map_or("", |(_, g)| g.as_str()));
         } else {
             for (c, gap) in &run {
-                push_word(&mut out.text, std::slice::from_ref(c));
-                push_gap(&mut out.text, gap);
+                push_word(&mut self.text, std::slice::from_ref(c));
+                push_gap(&mut self.text, gap);
             }
         }
     }
@@ -607,7 +650,7 @@ fn is_letter(c: &WordChar) -> bool {
 
 /// Appends a word's letters; an ASCII letter repeated is written once (`instructionss` → `instructions`,
 /// and `all` → `al` in the lexicon alike).
-fn push_word(text: &mut String, word: &[WordChar]) {
+fn push_word(text: &mut Vec<u8>, word: &[WordChar]) {
     let mut previous = None;
     for c in word {
         let letter = match *c {
@@ -615,14 +658,14 @@ fn push_word(text: &mut String, word: &[WordChar]) {
             WordChar::Confusable(own, _) | WordChar::Other(own) => own,
         };
         if previous != Some(letter) || !letter.is_ascii_alphabetic() {
-            text.push(letter);
+            push_char(text, letter);
         }
         previous = Some(letter);
     }
 }
 
 /// Appends a gap: punctuation verbatim, whitespace collapsed to one space (or a newline).
-fn push_gap(text: &mut String, gap: &str) {
+fn push_gap(text: &mut Vec<u8>, gap: &str) {
     let mut pending_space = false;
     let mut newline = false;
     for c in gap.chars() {
@@ -631,16 +674,22 @@ fn push_gap(text: &mut String, gap: &str) {
             newline |= c == '\n' || c == '\r';
         } else {
             if pending_space {
-                text.push(if newline { '\n' } else { ' ' });
+                text.push(if newline { b'\n' } else { b' ' });
                 pending_space = false;
                 newline = false;
             }
-            text.push(c);
+            push_char(text, c);
         }
     }
     if pending_space {
-        text.push(if newline { '\n' } else { ' ' });
+        text.push(if newline { b'\n' } else { b' ' });
     }
+}
+
+/// Appends `c` encoded as UTF-8.
+fn push_char(text: &mut Vec<u8>, c: char) {
+    let mut utf8 = [0; 4];
+    text.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
 }
 
 #[cfg(test)]
