@@ -520,28 +520,26 @@ static CLASSES: [u8; 256] = {
 const MIN_RUN: usize = 9;
 
 /// Runs of `bytes` that may be encoded payloads (base64, hex, percent-encoding), in order of their
-/// end; their `at` is filled in by the caller. A quick pass finds stretches of run bytes; only
-/// those long enough and holding a digit or `%` are examined byte by byte. At most
-/// [`MAX_CANDIDATES`] runs.
+/// end; their `at` is filled in by the caller. Every kind needs a digit or `%`: a quick scan finds
+/// those, and only the stretch of run bytes around one, if long enough, is examined byte by byte.
+/// At most [`MAX_CANDIDATES`] runs.
 pub fn payload_runs(bytes: &[u8]) -> Vec<Candidate> {
     let mut out = Vec::new();
     let class = |b: u8| CLASSES.get(usize::from(b)).copied().unwrap_or(0);
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        let mut seen = 0;
-        while let Some(&b) = bytes.get(i) {
-            let c = class(b);
-            if c & RUN == 0 {
-                break;
-            }
-            seen |= c;
-            i += 1;
+    let mut from = 0;
+    while let Some(needed) = bytes
+        .get(from..)
+        .and_then(|rest| rest.iter().position(|&b| class(b) & NEEDED != 0))
+    {
+        let needed = from + needed;
+        let before = bytes.get(from..needed).unwrap_or_default();
+        let start = needed - before.iter().rev().take_while(|&&b| class(b) & RUN != 0).count();
+        let after = bytes.get(needed..).unwrap_or_default();
+        let end = needed + after.iter().take_while(|&&b| class(b) & RUN != 0).count();
+        if end - start >= MIN_RUN {
+            examine_run(bytes, start..end, &mut out);
         }
-        if i - start >= MIN_RUN && seen & NEEDED != 0 {
-            examine_run(bytes, start..i, &mut out);
-        }
-        i = i.max(start + 1);
+        from = end.max(needed + 1);
     }
     out
 }
