@@ -289,6 +289,11 @@ impl<'a> PhraseMatcher<'a> {
                 head.is_some_and(|h| filters.stems.contains(h)),
             )
         };
+        let first = tries(&phrases.first);
+        if self.active.is_empty() && !first.0 && !first.1 {
+            // The common case: nothing in progress, nothing begins.
+            return;
+        }
         let mut next = std::mem::take(&mut self.next);
         next.clear();
         let later = tries(&phrases.later);
@@ -297,7 +302,6 @@ impl<'a> PhraseMatcher<'a> {
                 self.step(node, start, token, word, later, &mut next, &mut emit);
             }
         }
-        let first = tries(&phrases.first);
         if first.0 || first.1 {
             self.step(0, token.start, token, word, first, &mut next, &mut emit);
         }
