@@ -503,19 +503,12 @@ const RUN: u8 = 1;
 const NEEDED: u8 = 2;
 // Indexing in a constant: an index out of bounds would fail the build, never a request.
 #[allow(clippy::indexing_slicing)]
-static CLASSES: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        let run = c.is_ascii_alphanumeric()
-            || matches!(c, b'+' | b'/' | b'=' | b'_' | b'-' | b'%' | b'.' | b'~');
-        let needed = c.is_ascii_digit() || c == b'%';
-        table[b] = if run { RUN } else { 0 } | if needed { NEEDED } else { 0 };
-        b += 1;
-    }
-    table
-};
+static CLASSES: [u8; 256] = byte_table!(|c| {
+    let run = c.is_ascii_alphanumeric()
+        || matches!(c, b'+' | b'/' | b'=' | b'_' | b'-' | b'%' | b'.' | b'~');
+    let needed = c.is_ascii_digit() || c == b'%';
+    (if run { RUN } else { 0 }) | (if needed { NEEDED } else { 0 })
+});
 /// The shortest payload of any kind: three `%XX` escapes.
 const MIN_RUN: usize = 9;
 
@@ -533,7 +526,12 @@ pub fn payload_runs(bytes: &[u8]) -> Vec<Candidate> {
     {
         let needed = from + needed;
         let before = bytes.get(from..needed).unwrap_or_default();
-        let start = needed - before.iter().rev().take_while(|&&b| class(b) & RUN != 0).count();
+        let start = needed
+            - before
+                .iter()
+                .rev()
+                .take_while(|&&b| class(b) & RUN != 0)
+                .count();
         let after = bytes.get(needed..).unwrap_or_default();
         let end = needed + after.iter().take_while(|&&b| class(b) & RUN != 0).count();
         if end - start >= MIN_RUN {

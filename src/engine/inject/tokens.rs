@@ -58,22 +58,13 @@ const WORD: u8 = 1;
 const SPACE: u8 = 2;
 // Indexing in a constant: an index out of bounds would fail the build, never a request.
 #[allow(clippy::indexing_slicing)]
-static CLASSES: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = if c.is_ascii_alphanumeric() || c >= 0x80 {
-            WORD
-        } else if c.is_ascii_whitespace() {
-            SPACE
-        } else {
-            0
-        };
-        b += 1;
-    }
-    table
-};
+static CLASSES: [u8; 256] = byte_table!(|c| if c.is_ascii_alphanumeric() || c >= 0x80 {
+    WORD
+} else if c.is_ascii_whitespace() {
+    SPACE
+} else {
+    0
+});
 
 fn class(b: u8) -> u8 {
     CLASSES.get(usize::from(b)).copied().unwrap_or(0)
