@@ -8,7 +8,8 @@
 //!   idempotent: lookalike folding depends on the word before, which the first pass may change.)
 //! - Every payload run lies inside the input, on character boundaries.
 
-use llm_warden::engine::inject::normalize::{Normalizer, payload_runs};
+use llm_warden::engine::inject::normalize::Normalizer;
+use llm_warden::engine::inject::payload::payload_runs;
 use llm_warden::engine::inject::{Strictness, standard_detector};
 
 /// Runs the checks on one input.

@@ -1,7 +1,7 @@
 //! Decoding of payloads embedded in a text (base64, hex, percent-encoding), so that an encoded
 //! instruction is scanned too. Each decoded payload must be mostly printable text to count.
 
-use super::normalize::Encoding;
+use super::payload::Encoding;
 
 /// Largest payload decoded from one candidate run, in bytes of output.
 pub const MAX_DECODED: usize = 16 << 10;

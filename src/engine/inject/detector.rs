@@ -10,7 +10,8 @@ use super::decode::decode;
 use super::features;
 use super::lexicon::{Concept, Hit, Lexicon};
 use super::model::Model;
-use super::normalize::{Candidate, Normalized, Normalizer, payload_runs};
+use super::normalize::{Normalized, Normalizer};
+use super::payload::{Candidate, payload_runs};
 use super::rules::{self, Family, Rule, Scope};
 use super::tokens::tokens;
 

@@ -28,6 +28,7 @@ mod fold_table;
 pub mod lexicon;
 mod model;
 pub mod normalize;
+pub mod payload;
 mod phrases;
 pub mod rules;
 pub mod tokens;

@@ -21,18 +21,15 @@
 //! Work and memory are linear in the input; per-word buffers are bounded by [`MAX_WORD`].
 
 use super::fold::{Fold, fold};
+use super::payload::Candidate;
 use std::ops::Range;
 
 /// Longest word kept together; longer runs of letters are cut (and still emitted).
 pub const MAX_WORD: usize = 64;
 /// What a masked payload becomes in the normalised text: one token no text can spell.
 pub const PAYLOAD: &str = "\u{27ea}payload\u{27eb}";
-/// Shortest run considered as a base64 payload.
-const MIN_BASE64: usize = 20;
-/// Shortest run of hex digits considered as a payload.
-const MIN_HEX: usize = 16;
-/// Most payload candidates noted per text.
-const MAX_CANDIDATES: usize = 16;
+/// Most joined runs of spaced-out letters noted per text.
+const MAX_JOINED: usize = 16;
 
 /// Which evasions a text used; each is a weak signal of its own.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,28 +46,6 @@ pub struct Evasions {
     pub compat: u32,
 }
 
-/// The kind of a possibly encoded run in the original text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Encoding {
-    /// Standard or URL-safe base64.
-    Base64,
-    /// Hexadecimal bytes.
-    Hex,
-    /// Percent-encoded bytes.
-    Percent,
-}
-
-/// A run of the original text that may be an encoded payload.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Candidate {
-    /// The encoding it looks like.
-    pub kind: Encoding,
-    /// Byte range in the original text.
-    pub range: Range<usize>,
-    /// Byte offset in the normalised text where it ends.
-    pub at: usize,
-}
-
 /// The normalised form of one text.
 #[derive(Clone, Debug, Default)]
 pub struct Normalized {
@@ -83,7 +58,7 @@ pub struct Normalized {
     /// Evasions seen.
     pub evasions: Evasions,
     /// Where spaced-out letters were joined into one word in `text` (word boundaries inside are
-    /// unknown). At most [`MAX_CANDIDATES`] are kept.
+    /// unknown). At most [`MAX_JOINED`] are kept.
     pub joined: Vec<Range<usize>>,
 }
 
@@ -149,20 +124,6 @@ fn leet(b: u8) -> Option<u8> {
 /// or ASCII that is neither a letter, a digit nor a leet symbol.
 fn ends_plainly(next: Option<u8>) -> bool {
     next.is_none_or(|n| n.is_ascii() && !n.is_ascii_alphanumeric() && leet(n).is_none())
-}
-
-fn is_base64(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_')
-}
-
-/// Tracks a run of one character class in the original text.
-#[derive(Default)]
-struct RunTracker {
-    start: usize,
-    len: usize,
-    digits: usize,
-    upper: usize,
-    lower: usize,
 }
 
 impl Normalizer {
@@ -484,7 +445,7 @@ impl Normalizer {
             let letters: Vec<WordChar> = run.iter().map(|(c, _)| *c).collect();
             let start = self.text.len();
             push_word(&mut self.text, &letters);
-            if out.joined.len() < MAX_CANDIDATES {
+            if out.joined.len() < MAX_JOINED {
                 out.joined.push(start..self.text.len());
             }
             push_gap(&mut self.text, run.last().map_or("", |(_, g)| g.as_str()));
@@ -495,145 +456,6 @@ impl Normalizer {
             }
         }
     }
-}
-
-/// Byte classes for finding payload runs: [`RUN`] for bytes that any kind of run may contain,
-/// [`NEEDED`] for bytes every kind needs one of (a digit, or `%`).
-const RUN: u8 = 1;
-const NEEDED: u8 = 2;
-// Indexing in a constant: an index out of bounds would fail the build, never a request.
-#[allow(clippy::indexing_slicing)]
-static CLASSES: [u8; 256] = byte_table!(|c| {
-    let run = c.is_ascii_alphanumeric()
-        || matches!(c, b'+' | b'/' | b'=' | b'_' | b'-' | b'%' | b'.' | b'~');
-    let needed = c.is_ascii_digit() || c == b'%';
-    (if run { RUN } else { 0 }) | (if needed { NEEDED } else { 0 })
-});
-/// The shortest payload of any kind: three `%XX` escapes.
-const MIN_RUN: usize = 9;
-
-/// Runs of `bytes` that may be encoded payloads (base64, hex, percent-encoding), in order of their
-/// end; their `at` is filled in by the caller. Every kind needs a digit or `%`: a quick scan finds
-/// those, and only the stretch of run bytes around one, if long enough, is examined byte by byte.
-/// At most [`MAX_CANDIDATES`] runs.
-pub fn payload_runs(bytes: &[u8]) -> Vec<Candidate> {
-    let mut out = Vec::new();
-    let class = |b: u8| CLASSES.get(usize::from(b)).copied().unwrap_or(0);
-    let mut from = 0;
-    while let Some(needed) = bytes
-        .get(from..)
-        .and_then(|rest| rest.iter().position(|&b| class(b) & NEEDED != 0))
-    {
-        let needed = from + needed;
-        let before = bytes.get(from..needed).unwrap_or_default();
-        let start = needed
-            - before
-                .iter()
-                .rev()
-                .take_while(|&&b| class(b) & RUN != 0)
-                .count();
-        let after = bytes.get(needed..).unwrap_or_default();
-        let end = needed + after.iter().take_while(|&&b| class(b) & RUN != 0).count();
-        if end - start >= MIN_RUN {
-            examine_run(bytes, start..end, &mut out);
-        }
-        from = end.max(needed + 1);
-    }
-    out
-}
-
-/// Finds the base64, hex and percent-encoded runs inside one stretch of run bytes.
-fn examine_run(bytes: &[u8], stretch: Range<usize>, out: &mut Vec<Candidate>) {
-    let (mut b64, mut hex, mut percent) = (
-        RunTracker::default(),
-        RunTracker::default(),
-        RunTracker::default(),
-    );
-    for at in stretch.clone() {
-        let Some(&b) = bytes.get(at) else { break };
-        extend(&mut b64, is_base64(b), b, at);
-        if !is_base64(b) {
-            close(
-                out,
-                Encoding::Base64,
-                &mut b64,
-                MIN_BASE64,
-                plausible_base64,
-            );
-        }
-        extend(&mut hex, b.is_ascii_hexdigit(), b, at);
-        if !b.is_ascii_hexdigit() {
-            close(out, Encoding::Hex, &mut hex, MIN_HEX, plausible_hex);
-        }
-        // Percent runs: count `%XX` escapes in a run of URL characters.
-        if b.is_ascii_alphanumeric() || b"%-._~+".contains(&b) {
-            if percent.len == 0 {
-                percent.start = at;
-            }
-            percent.len += 1;
-            let escape = b == b'%'
-                && bytes
-                    .get(at + 1..at + 3)
-                    .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
-            percent.digits += usize::from(escape);
-        } else {
-            close(out, Encoding::Percent, &mut percent, 3, plausible_percent);
-        }
-    }
-    for (kind, run, min, plausible) in [
-        (
-            Encoding::Base64,
-            &mut b64,
-            MIN_BASE64,
-            plausible_base64 as fn(&RunTracker) -> bool,
-        ),
-        (Encoding::Hex, &mut hex, MIN_HEX, plausible_hex),
-        (Encoding::Percent, &mut percent, 3, plausible_percent),
-    ] {
-        close(out, kind, run, min, plausible);
-    }
-}
-
-fn plausible_base64(r: &RunTracker) -> bool {
-    r.digits > 0 && r.upper > 0 && r.lower > 0
-}
-
-fn plausible_hex(r: &RunTracker) -> bool {
-    r.digits > 0 && r.len % 2 == 0
-}
-
-fn plausible_percent(r: &RunTracker) -> bool {
-    r.digits >= 3
-}
-
-fn extend(run: &mut RunTracker, member: bool, b: u8, at: usize) {
-    if !member {
-        return;
-    }
-    if run.len == 0 {
-        run.start = at;
-    }
-    run.len += 1;
-    run.digits += usize::from(b.is_ascii_digit());
-    run.upper += usize::from(b.is_ascii_uppercase());
-    run.lower += usize::from(b.is_ascii_lowercase());
-}
-
-fn close(
-    out: &mut Vec<Candidate>,
-    kind: Encoding,
-    run: &mut RunTracker,
-    min: usize,
-    plausible: fn(&RunTracker) -> bool,
-) {
-    if run.len >= min && plausible(run) && out.len() < MAX_CANDIDATES {
-        out.push(Candidate {
-            kind,
-            range: run.start..run.start + run.len,
-            at: 0,
-        });
-    }
-    *run = RunTracker::default();
 }
 
 fn is_letter(c: &WordChar) -> bool {
