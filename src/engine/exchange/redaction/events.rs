@@ -239,13 +239,13 @@ impl Exchange {
                 self.redact
                     .redaction
                     .stream(&policy.redaction, &mut channel.text, "", true)?;
+            let event = (!text.is_empty())
+                .then(|| channel.template.as_ref().and_then(|t| t.with_text(&text)));
             channel.text = StreamText::new();
-            if text.is_empty() {
-                continue;
-            }
-            match channel.template.as_ref().and_then(|t| t.with_text(&text)) {
-                Some(event) => out.extend(event),
-                None => return Err(self.unreadable()),
+            match event {
+                None => {}
+                Some(Some(event)) => out.extend(event),
+                Some(None) => return Err(self.unreadable()),
             }
         }
         Ok(())

@@ -168,7 +168,10 @@ fn system_prompt_leak_is_the_same_at_every_cut() {
     for cut in (0..=text.len()).filter(|&c| text.is_char_boundary(c)) {
         let mut r = with_prompt();
         let mut s = StreamText::new();
-        let mut out = r.stream(&settings, &mut s, &text[..cut], false).unwrap();
+        let mut out = r
+            .stream(&settings, &mut s, &text[..cut], false)
+            .unwrap()
+            .into_owned();
         out += &r.stream(&settings, &mut s, &text[cut..], true).unwrap();
         assert_eq!(out, want, "cut at {cut}");
     }
