@@ -159,6 +159,69 @@ mod tests {
         assert_eq!(text_tokens("日本語"), 3);
     }
 
+    /// The estimate one byte at a time, as first written: the word loop must give the same.
+    fn byte_loop(text: &str) -> u64 {
+        let (mut total, mut run, mut len) = (0u64, Class::Space, 0u64);
+        for &b in text.as_bytes() {
+            let k = class(b);
+            if k == run {
+                len += 1;
+            } else if k != Class::Continuation {
+                if len > 0 {
+                    total += run_tokens(run, len);
+                }
+                (run, len) = (k, 1);
+            }
+        }
+        total + if len > 0 { run_tokens(run, len) } else { 0 }
+    }
+
+    #[test]
+    fn word_loop_matches_the_byte_loop() {
+        let parts = [
+            "a",
+            "the",
+            "Bread",
+            "international",
+            "internationalisation",
+            "x",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\r\n",
+            ", ",
+            ".",
+            "!?",
+            "é",
+            "naïve",
+            "日本語",
+            "😀",
+            "12",
+            "1234567",
+            "-",
+            "Ωμέγα",
+            " b",
+            "_",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..5000 {
+            let mut text = String::new();
+            for _ in 0..next(12) {
+                text.push_str(parts[next(parts.len())]);
+            }
+            assert_eq!(text_tokens(&text), byte_loop(&text), "{text:?}");
+        }
+        let prose = "Bread rises because yeast feeds on the sugars in flour, and releases gas.\n\n";
+        assert_eq!(text_tokens(prose), byte_loop(prose));
+    }
+
     #[test]
     fn grows_linearly_with_repetition() {
         let one = text_tokens("The quick brown fox jumps over the lazy dog. ");

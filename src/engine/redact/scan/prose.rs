@@ -137,13 +137,20 @@ pub(super) fn plain_words(bytes: &[u8], mut i: usize, mut word: impl FnMut(usize
             return i;
         }
         let (c, a) = (bytes.get(end), bytes.get(end + 1));
-        // The common case first: one space, then the next word.
-        if kind(c) & SPACE != 0 && kind(a) & LETTER != 0 && a.is_some_and(|a| a | 0x20 != b'b') {
+        let (kc, ka) = (kind(c), kind(a));
+        // The common cases first: one space, then the next word; `.` or `,` and a space, then
+        // the next word.
+        if kc & SPACE != 0 && ka & LETTER != 0 && a.is_some_and(|a| a | 0x20 != b'b') {
             if special(head, len) {
                 return i;
             }
             word(i, end);
             i = end + 1;
+            continue;
+        }
+        if kc & (DOT | QUIET) != 0 && a == Some(&b' ') && kind(bytes.get(end + 2)) & LETTER != 0 {
+            word(i, if kc & DOT != 0 { end + 1 } else { end });
+            i = end + 2;
             continue;
         }
         let text = bytes.get(i..end).unwrap_or_default();

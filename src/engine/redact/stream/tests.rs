@@ -42,6 +42,8 @@ fn samples() -> Vec<String> {
         format!("curl -H \"Authorization: Bearer {key}\" --user kevin:pRf7vG2h1L8nQkW9 https://u:p4ssW0rd@h.example/x"),
         "{\"api_key\": \"Zf3D0LXCM3EIMbgJpUNnkRtO\", \"token\" : 'wjXKCFzOWEPRqhT9mbWtVQ'} hf_token = x".into(),
         "電話番号：03-6885-7984 メール：taro@example.jp, SSN 713172503, card 3782 822463 10005.".into(),
+        // Values at the start and the end, after a 15-letter word and words of the fast path.
+        format!("{key} abcdefghijklmno, Basic {aws}. Then é 713-17-2503\nthe end jane@example.com"),
     ]
 }
 
