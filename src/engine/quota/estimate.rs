@@ -6,7 +6,7 @@
 //! `tools/token-estimate` and stated in the README.
 
 use crate::engine::api::{ApiFormat, TextPiece};
-use crate::engine::ascii::leading_letters;
+use crate::engine::ascii::{leading_letters, leading_letters_16, load_16};
 
 /// Tokens a message costs beyond its text (role markers, separators), as chat formats charge.
 const PER_MESSAGE: u64 = 4;
@@ -65,7 +65,7 @@ fn class(b: u8) -> Class {
 
 /// The tokens of a word of `len` ASCII letters.
 fn letter_tokens(len: u64) -> u64 {
-    1 + len.saturating_sub(WORD).div_ceil(WORD_TAIL)
+    1 + (len.saturating_sub(WORD) + WORD_TAIL - 1) / WORD_TAIL
 }
 
 /// The tokens of a run of `len` characters of one class.
@@ -112,22 +112,37 @@ pub fn text_tokens(text: &str) -> u64 {
     total
 }
 
-/// Adds to `total` the tokens of the words from `i` (an ASCII letter) and of the single spaces
-/// between them (none); returns where they end.
+/// Adds to `total` the tokens of the words from `i` (an ASCII letter) and of what joins them in
+/// prose: a single space (nothing), or a punctuation mark and a space (one token); returns where
+/// they end.
 fn words(bytes: &[u8], mut i: usize, total: &mut u64) -> usize {
+    // At most one token a byte: no overflow before the sum is added to `total`.
+    let mut tokens = 0u64;
     loop {
         // INVARIANT: in UTF-8 no continuation byte follows an ASCII byte, so a run of letters
         // ends at the first byte that is not one.
-        let len = leading_letters(bytes.get(i..).unwrap_or_default());
-        *total = total.saturating_add(letter_tokens(len as u64));
-        i += len;
-        let next_word =
-            bytes.get(i) == Some(&b' ') && bytes.get(i + 1).is_some_and(u8::is_ascii_alphabetic);
-        if !next_word {
-            return i;
+        let (lo, hi) = load_16(bytes, i);
+        let mut len = leading_letters_16(lo, hi);
+        if len == 16 {
+            len += leading_letters(bytes.get(i + 16..).unwrap_or_default());
         }
-        i += 1;
+        tokens += letter_tokens(len as u64);
+        i += len;
+        let letter_at = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_alphabetic);
+        match bytes.get(i).copied() {
+            Some(b' ') if letter_at(i + 1) => i += 1,
+            Some(p) if class(p) == Class::Punct && bytes.get(i + 1) == Some(&b' ') => {
+                if !letter_at(i + 2) {
+                    break;
+                }
+                tokens += run_tokens(Class::Punct, 1);
+                i += 2;
+            }
+            _ => break,
+        }
     }
+    *total = total.saturating_add(tokens);
+    i
 }
 
 /// Estimated prompt tokens of a request: its texts plus the per-message framing.
