@@ -65,7 +65,7 @@ fn class(b: u8) -> Class {
 
 /// The tokens of a word of `len` ASCII letters.
 fn letter_tokens(len: u64) -> u64 {
-    1 + (len.saturating_sub(WORD) + WORD_TAIL - 1) / WORD_TAIL
+    1 + len.saturating_sub(WORD).div_ceil(WORD_TAIL)
 }
 
 /// The tokens of a run of `len` characters of one class.
