@@ -175,7 +175,7 @@ pub fn scan(
             continue;
         }
         if fast && c & (LOWER | UPPER) != 0 {
-            let next = match cx.prompt {
+            let (next, stop) = match cx.prompt {
                 // The leak detector reads every word.
                 Some(print) => prose::plain_words(bytes, i, |start, end| {
                     let tok = Token {
@@ -187,9 +187,12 @@ pub fn scan(
                 }),
                 None => prose::plain_words(bytes, i, |_, _| {}),
             };
-            if next > i {
-                i = next;
-                continue;
+            i = next;
+            match stop {
+                prose::Stop::Other => continue,
+                // The token there reaches the end too: the general path would wait as well.
+                prose::Stop::End if !last => return i,
+                _ => {}
             }
         }
         let tok = token(bytes, i);

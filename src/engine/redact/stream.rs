@@ -82,6 +82,9 @@ impl StreamText {
     /// looks further back than the context, so keeping more changes nothing. Done before a piece
     /// is added rather than after one is sent, so that what [`Self::push`] returns can borrow.
     fn drain_sent(&mut self) {
+        if self.from < DRAIN_AT + CONTEXT {
+            return;
+        }
         let keep_from = floor_boundary(&self.buf, self.from.saturating_sub(CONTEXT));
         if keep_from >= DRAIN_AT {
             self.buf.drain(..keep_from);

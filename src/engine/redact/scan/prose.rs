@@ -124,17 +124,36 @@ fn word_at(bytes: &[u8], i: usize) -> (usize, u64) {
     (leading_letters_16(lo, hi), lo)
 }
 
+/// Where [`plain_words`] stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// At a word of letters that reaches the end of the text, or is followed by a space or a
+    /// `.` that does: the general path would wait for more, or read it when no more follows.
+    End,
+    /// At a word the general path must read.
+    Word,
+    /// At a byte that is not a letter.
+    Other,
+}
+
 /// Reads plain words from `i` (an ASCII letter) and the spaces and line breaks between them,
 /// calling `word` with each word's range (a `.` after it included, as the token reader has it).
-/// Returns where the general path goes on: `i` itself when the first word is not plain.
+/// Returns where the general path goes on, and why.
 #[inline(always)]
-pub(super) fn plain_words(bytes: &[u8], mut i: usize, mut word: impl FnMut(usize, usize)) -> usize {
+pub(super) fn plain_words(
+    bytes: &[u8],
+    mut i: usize,
+    mut word: impl FnMut(usize, usize),
+) -> (usize, Stop) {
     loop {
         let (len, head) = word_at(bytes, i);
         let end = i + len;
+        if len == 0 || len > MAX_WORD {
+            return (i, Stop::Word);
+        }
         // A word that reaches the end may go on in text not yet seen.
-        if len == 0 || len > MAX_WORD || end >= bytes.len() {
-            return i;
+        if end >= bytes.len() {
+            return (i, Stop::End);
         }
         let (c, a) = (bytes.get(end), bytes.get(end + 1));
         let (kc, ka) = (kind(c), kind(a));
@@ -142,7 +161,7 @@ pub(super) fn plain_words(bytes: &[u8], mut i: usize, mut word: impl FnMut(usize
         // the next word.
         if kc & SPACE != 0 && ka & LETTER != 0 && a.is_some_and(|a| a | 0x20 != b'b') {
             if special(head, len) {
-                return i;
+                return (i, Stop::Word);
             }
             word(i, end);
             i = end + 1;
@@ -153,9 +172,14 @@ pub(super) fn plain_words(bytes: &[u8], mut i: usize, mut word: impl FnMut(usize
             i = end + 2;
             continue;
         }
+        // `word ` or `word.` at the end: what comes next decides (a key word's value may follow
+        // the space; the token `word.` reaches the end).
+        if a.is_none() && kc & (SPACE | DOT) != 0 {
+            return (i, Stop::End);
+        }
         let text = bytes.get(i..end).unwrap_or_default();
         let Some(skip) = after_word(text, head, c, a) else {
-            return i;
+            return (i, Stop::Word);
         };
         word(i, if c == Some(&b'.') { end + 1 } else { end });
         i = end + skip;
@@ -163,7 +187,7 @@ pub(super) fn plain_words(bytes: &[u8], mut i: usize, mut word: impl FnMut(usize
             i += 1;
         }
         if !bytes.get(i).is_some_and(u8::is_ascii_alphabetic) {
-            return i;
+            return (i, Stop::Other);
         }
     }
 }
