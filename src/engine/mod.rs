@@ -3,6 +3,7 @@
 //! Nothing under `engine` imports `proxy_wasm`; it is tested natively and on wasm32.
 
 pub mod api;
+pub mod ascii;
 pub mod exchange;
 pub mod identity;
 pub mod inject;

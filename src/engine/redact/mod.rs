@@ -22,6 +22,7 @@ pub use stream::StreamText;
 
 use leak::PromptPrint;
 use scan::{Finding, Scan, ScanState};
+use std::borrow::Cow;
 
 /// Compiled redaction settings.
 #[derive(Clone, Debug)]
@@ -138,30 +139,28 @@ impl Redaction {
     }
 
     /// Redacts the next piece of a streamed response text; returns the text to send now (the
-    /// rest is held back in `stream`).
-    pub fn stream(
+    /// rest is held back in `stream`), borrowed from `stream` when nothing in it is rewritten.
+    pub fn stream<'s>(
         &mut self,
         settings: &Settings,
-        stream: &mut StreamText,
+        stream: &'s mut StreamText,
         piece: &str,
         last: bool,
-    ) -> Result<String, Blocked> {
+    ) -> Result<Cow<'s, str>, Blocked> {
         let cx = Scan {
             rules: &settings.rules,
             prompt: self.prompt.as_ref(),
         };
-        let (masker, rewritten) = (&mut self.masker, &mut self.rewritten);
-        stream.push(&cx, piece, last, |ready| {
-            Ok(rewrite(
-                masker,
-                rewritten,
-                settings,
-                Side::Response,
-                ready.text,
-                ready.findings,
-            )?
-            .unwrap_or_else(|| ready.text.to_string()))
-        })
+        let ready = stream.push(&cx, piece, last);
+        let rewritten = rewrite(
+            &mut self.masker,
+            &mut self.rewritten,
+            settings,
+            Side::Response,
+            ready.text,
+            ready.findings,
+        )?;
+        Ok(rewritten.map_or(Cow::Borrowed(ready.text), Cow::Owned))
     }
 }
 

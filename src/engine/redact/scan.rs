@@ -137,63 +137,6 @@ pub fn token(bytes: &[u8], start: usize) -> Token {
     }
 }
 
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// The high bit of each byte of `x` that is an ASCII letter (eight bytes at a time).
-fn letter_bits(x: u64) -> u64 {
-    let low = x & !HIGH_BITS; // no carry between bytes below
-    let folded = low | 0x2020_2020_2020_2020; // upper case to lower case
-    let at_least_a = folded + 0x1f1f_1f1f_1f1f_1f1f; // high bit: byte >= b'a'
-    let above_z = folded + 0x0505_0505_0505_0505; // high bit: byte > b'z'
-    at_least_a & !above_z & !x & HIGH_BITS
-}
-
-/// How many ASCII letters `run` starts with.
-fn leading_letters(run: &[u8]) -> usize {
-    let mut n = 0;
-    while let Some(chunk) = run.get(n..n + 8) {
-        let x = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
-        let missing = !letter_bits(x) & HIGH_BITS;
-        if missing != 0 {
-            return n + (missing.trailing_zeros() / 8) as usize;
-        }
-        n += 8;
-    }
-    n + run
-        .get(n..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|b| b.is_ascii_alphabetic())
-        .count()
-}
-
-/// The fast path for prose: a word of at most 15 letters starting at `start`, followed by a space
-/// and a letter, or by `,;!?).` and a space or newline, where the general path would find nothing
-/// (no key word, no address, no number). Returns where the general path would continue.
-fn plain_word(bytes: &[u8], start: usize) -> Option<usize> {
-    let run = bytes.get(start..bytes.len().min(start + 16))?;
-    let len = leading_letters(run);
-    if len == run.len() {
-        return None;
-    }
-    let word = run.get(..len)?;
-    let after = bytes.get(start + len + 1).copied();
-    match bytes.get(start + len).copied() {
-        Some(b' ')
-            if after.is_some_and(|a| {
-                a.is_ascii_alphabetic()
-                    && (a | 0x20 != b'b' || !recognise::assign::password_word(word))
-            }) && !recognise::assign::special_word(word) =>
-        {
-            Some(start + len + 1)
-        }
-        Some(b',' | b';' | b'!' | b'?' | b')' | b'.') if matches!(after, Some(b' ' | b'\n')) => {
-            Some(start + len + 2)
-        }
-        _ => None,
-    }
-}
-
 /// Scans `bytes` from `from` (the bytes before it are context, already final) and appends what it
 /// finds to `out`. `last` says that no more bytes follow. Returns the offset up to which the
 /// findings are final: `bytes.len()` when `last`.
@@ -232,22 +175,24 @@ pub fn scan(
             continue;
         }
         if fast && c & (LOWER | UPPER) != 0 {
-            if let Some(next) = plain_word(bytes, i) {
-                if let Some(print) = cx.prompt {
-                    // The token the general path would read: the letters, and a `.` after them.
-                    let mut end = i + leading_letters(bytes.get(i..next).unwrap_or_default());
-                    if bytes.get(end) == Some(&b'.') {
-                        end += 1;
-                    }
+            let (next, stop) = match cx.prompt {
+                // The leak detector reads every word.
+                Some(print) => prose::plain_words(bytes, i, |start, end| {
                     let tok = Token {
-                        start: i,
+                        start,
                         end,
                         classes: TOK | LOWER,
                     };
                     out.extend(state.leak.word(print, bytes, tok));
-                }
-                i = next;
-                continue;
+                }),
+                None => prose::plain_words(bytes, i, |_, _| {}),
+            };
+            i = next;
+            match stop {
+                prose::Stop::Other => continue,
+                // The token there reaches the end too: the general path would wait as well.
+                prose::Stop::End if !last => return i,
+                _ => {}
             }
         }
         let tok = token(bytes, i);
@@ -273,6 +218,8 @@ pub fn scan(
     }
     n
 }
+
+mod prose;
 
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,8 @@ use super::scan::{Finding, LOOKBACK, Scan, ScanState, scan};
 /// Context kept before the unsent text: more than any recogniser looks back.
 const CONTEXT: usize = LOOKBACK + 32;
 
-/// Sent text kept before it is dropped (bounds the buffer at this plus the hold-back).
+/// Sent text kept before it is dropped (bounds the buffer at this plus the context, the hold-back
+/// and the last piece).
 const DRAIN_AT: usize = 2048;
 
 /// One stream of text being redacted.
@@ -49,15 +50,10 @@ impl StreamText {
         self.buf.len() - self.from
     }
 
-    /// Adds `piece` (with `last` when the stream ends) and hands what is final, with its findings,
-    /// to `emit`. The text handed over is removed from what is held.
-    pub fn push<R>(
-        &mut self,
-        cx: &Scan<'_>,
-        piece: &str,
-        last: bool,
-        emit: impl FnOnce(Ready<'_>) -> R,
-    ) -> R {
+    /// Adds `piece` (with `last` when the stream ends) and returns what is final, with its
+    /// findings. The text returned is removed from what is held.
+    pub fn push(&mut self, cx: &Scan<'_>, piece: &str, last: bool) -> Ready<'_> {
+        self.drain_sent();
         self.buf.push_str(piece);
         self.findings.clear();
         let committed = scan(
@@ -75,20 +71,25 @@ impl StreamText {
             f.start -= from;
             f.end -= from;
         }
-        let result = emit(Ready {
+        self.from = committed;
+        Ready {
             text: self.buf.get(from..committed).unwrap_or_default(),
             findings: &self.findings,
-        });
-        // Drop sent text beyond the context now and then, not on every piece: the scanner never
-        // looks further back than the context, so keeping more changes nothing.
-        let keep_from = floor_boundary(&self.buf, committed.saturating_sub(CONTEXT));
+        }
+    }
+
+    /// Drops sent text beyond the context now and then, not on every piece: the scanner never
+    /// looks further back than the context, so keeping more changes nothing. Done before a piece
+    /// is added rather than after one is sent, so that what [`Self::push`] returns can borrow.
+    fn drain_sent(&mut self) {
+        if self.from < DRAIN_AT + CONTEXT {
+            return;
+        }
+        let keep_from = floor_boundary(&self.buf, self.from.saturating_sub(CONTEXT));
         if keep_from >= DRAIN_AT {
             self.buf.drain(..keep_from);
-            self.from = committed - keep_from;
-        } else {
-            self.from = committed;
+            self.from -= keep_from;
         }
-        result
     }
 }
 

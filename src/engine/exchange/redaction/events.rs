@@ -11,6 +11,7 @@ use crate::engine::api::{ApiFormat, TextKind};
 use crate::engine::json::{self, Edits, Span, Value};
 use crate::engine::policy::Policy;
 use crate::engine::redact::{Blocked, Side, StreamText};
+use std::rc::Rc;
 
 /// Why a stream ends early.
 #[derive(Debug)]
@@ -39,25 +40,33 @@ pub(super) struct ChannelState {
     template: Option<Template>,
 }
 
-/// An event carrying deltas: its raw bytes, data, the span of every delta and which is ours.
-#[derive(Debug, Clone)]
-struct Template {
+/// An event carrying deltas: its raw bytes, data and the span of every delta. Shared by the
+/// channels whose deltas it carries, kept without a copy per channel.
+#[derive(Debug)]
+struct DeltaEvent {
     raw: Vec<u8>,
     data: String,
     spans: Vec<Span>,
+}
+
+/// A channel's last delta event and which of its deltas is the channel's.
+#[derive(Debug)]
+struct Template {
+    event: Rc<DeltaEvent>,
     index: usize,
 }
 
 impl Template {
     /// The event again with `text` as our delta and the other deltas empty.
     fn with_text(&self, text: &str) -> Option<Vec<u8>> {
+        let event = &self.event;
         let mut edits = Edits::new();
-        for (k, span) in self.spans.iter().enumerate() {
+        for (k, span) in event.spans.iter().enumerate() {
             edits.replace_str(*span, if k == self.index { text } else { "" });
         }
-        let data = edits.apply(self.data.as_bytes()).ok()?;
-        splice_data(&self.raw, &data)
-            .or_else(|| Some(sse::with_data(&self.raw, &String::from_utf8(data).ok()?)))
+        let data = edits.apply(event.data.as_bytes()).ok()?;
+        splice_data(&event.raw, &data)
+            .or_else(|| Some(sse::with_data(&event.raw, &String::from_utf8(data).ok()?)))
     }
 }
 
@@ -161,6 +170,9 @@ impl Exchange {
         }
         let settings = &policy.redaction;
         let mut edits = Edits::new();
+        // The channels this event's deltas went to, and which delta: their template once the
+        // event is sent.
+        let mut carried = Vec::new();
         if view.deltas.is_empty() {
             if closes(
                 self.format,
@@ -175,13 +187,6 @@ impl Exchange {
                 }
             }
         } else {
-            let spans: Vec<Span> = view.deltas.iter().map(|d| d.span).collect();
-            let template = Template {
-                raw: raw.clone(),
-                data: data.clone(),
-                spans,
-                index: 0,
-            };
             for (index, d) in view.deltas.iter().enumerate() {
                 let key = (d.channel, d.kind);
                 let at = match self.redact.channels.iter().position(|c| c.key == key) {
@@ -203,17 +208,14 @@ impl Exchange {
                     self.redact
                         .redaction
                         .stream(settings, &mut channel.text, d.text, false)?;
-                channel.template = Some(Template {
-                    index,
-                    ..template.clone()
-                });
+                carried.push((at, index));
                 if sent != d.text {
                     edits.replace_str(d.span, &sent);
                 }
             }
         }
         if edits.is_empty() {
-            out.extend(raw);
+            out.extend_from_slice(&raw);
         } else {
             let new = edits
                 .apply(data.as_bytes())
@@ -221,6 +223,16 @@ impl Exchange {
             match splice_data(&raw, &new) {
                 Some(event) => out.extend(event),
                 None => out.extend(sse::with_data(&raw, &String::from_utf8_lossy(&new))),
+            }
+        }
+        if !carried.is_empty() {
+            let spans = view.deltas.iter().map(|d| d.span).collect();
+            let event = Rc::new(DeltaEvent { raw, data, spans });
+            for (at, index) in carried {
+                if let Some(channel) = self.redact.channels.get_mut(at) {
+                    let event = Rc::clone(&event);
+                    channel.template = Some(Template { event, index });
+                }
             }
         }
         Ok(())
@@ -239,13 +251,13 @@ impl Exchange {
                 self.redact
                     .redaction
                     .stream(&policy.redaction, &mut channel.text, "", true)?;
+            let event = (!text.is_empty())
+                .then(|| channel.template.as_ref().and_then(|t| t.with_text(&text)));
             channel.text = StreamText::new();
-            if text.is_empty() {
-                continue;
-            }
-            match channel.template.as_ref().and_then(|t| t.with_text(&text)) {
-                Some(event) => out.extend(event),
-                None => return Err(self.unreadable()),
+            match event {
+                None => {}
+                Some(Some(event)) => out.extend(event),
+                Some(None) => return Err(self.unreadable()),
             }
         }
         Ok(())

@@ -42,6 +42,8 @@ fn samples() -> Vec<String> {
         format!("curl -H \"Authorization: Bearer {key}\" --user kevin:pRf7vG2h1L8nQkW9 https://u:p4ssW0rd@h.example/x"),
         "{\"api_key\": \"Zf3D0LXCM3EIMbgJpUNnkRtO\", \"token\" : 'wjXKCFzOWEPRqhT9mbWtVQ'} hf_token = x".into(),
         "電話番号：03-6885-7984 メール：taro@example.jp, SSN 713172503, card 3782 822463 10005.".into(),
+        // Values at the start and the end, after a 15-letter word and words of the fast path.
+        format!("{key} abcdefghijklmno, Basic {aws}. Then é 713-17-2503\nthe end jane@example.com"),
     ]
 }
 
@@ -168,7 +170,10 @@ fn system_prompt_leak_is_the_same_at_every_cut() {
     for cut in (0..=text.len()).filter(|&c| text.is_char_boundary(c)) {
         let mut r = with_prompt();
         let mut s = StreamText::new();
-        let mut out = r.stream(&settings, &mut s, &text[..cut], false).unwrap();
+        let mut out = r
+            .stream(&settings, &mut s, &text[..cut], false)
+            .unwrap()
+            .into_owned();
         out += &r.stream(&settings, &mut s, &text[cut..], true).unwrap();
         assert_eq!(out, want, "cut at {cut}");
     }
