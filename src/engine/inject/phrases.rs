@@ -126,6 +126,14 @@ impl Edges {
     }
 }
 
+/// The hash of a stem's first [`STEM_HEAD`] bytes, for the stem filters: one multiply.
+fn head_hash(head: &[u8]) -> u32 {
+    let packed = head
+        .iter()
+        .fold(0u32, |packed, &b| packed << 8 | u32::from(b));
+    packed.wrapping_mul(0x9E37_79B9) >> 8
+}
+
 /// A bit filter over hashes.
 #[derive(Clone, Debug)]
 struct Filter(Vec<u64>);
@@ -211,7 +219,7 @@ impl Phrases {
             if is_stem {
                 filters
                     .stems
-                    .insert(fnv1a(bytes.get(..STEM_HEAD).unwrap_or(bytes)));
+                    .insert(head_hash(bytes.get(..STEM_HEAD).unwrap_or(bytes)));
             } else {
                 filters.words.insert(token.hash);
             }
@@ -278,7 +286,7 @@ impl<'a> PhraseMatcher<'a> {
         };
         let phrases = self.phrases;
         let head = match token.kind {
-            Kind::Word => word.get(..STEM_HEAD).map(fnv1a),
+            Kind::Word => word.get(..STEM_HEAD).map(head_hash),
             _ => None,
         };
         // Whether an atom has this token, or a stem this word could start with, there: what is
