@@ -14,6 +14,7 @@ use super::normalize::{Normalized, Normalizer};
 use super::payload::{Candidate, payload_runs};
 use super::rules::{self, Family, Rule, Scope};
 use super::tokens::tokens;
+use std::cell::Cell;
 
 /// How deep decoded payloads are followed (a payload inside a payload inside a text).
 const MAX_DEPTH: u32 = 2;
@@ -166,23 +167,33 @@ fn decode_payloads(source: &str) -> (Vec<Candidate>, Vec<String>) {
     (runs, decoded)
 }
 
-/// Distinct feature slots, with a bitmap for membership.
+/// Distinct feature slots, with a bitmap for membership (allocated on first use).
+#[derive(Default)]
 struct FeatureSet {
     bits: Vec<u64>,
     slots: Vec<u32>,
 }
 
-impl Default for FeatureSet {
-    fn default() -> Self {
-        FeatureSet {
-            bits: vec![0; features::DIM / 64],
-            slots: Vec::with_capacity(256),
-        }
-    }
+thread_local! {
+    /// The feature set of the last scan, emptied: kept so that a scan does not allocate and zero
+    /// its 8 KiB bitmap again. It holds at most the bitmap and one slot per feature (264 KiB).
+    static SPARE: Cell<FeatureSet> = Cell::new(FeatureSet::default());
+}
+
+/// Runs `f` with an empty feature set, the spare one if no other scan holds it.
+fn with_feature_set<R>(f: impl FnOnce(&mut FeatureSet) -> R) -> R {
+    let mut set = SPARE.try_with(Cell::take).unwrap_or_default();
+    let result = f(&mut set);
+    set.clear();
+    let _ = SPARE.try_with(|spare| spare.set(set));
+    result
 }
 
 impl FeatureSet {
     fn insert(&mut self, slot: u32) {
+        if self.bits.is_empty() {
+            self.bits = vec![0; features::DIM / 64];
+        }
         let (word, bit) = (slot as usize / 64, 1u64 << (slot % 64));
         if let Some(w) = self.bits.get_mut(word) {
             if *w & bit == 0 {
@@ -194,6 +205,16 @@ impl FeatureSet {
 
     fn slots(&self) -> &[u32] {
         &self.slots
+    }
+
+    /// Empties the set, keeping its memory: only the words of the bitmap in use are zeroed.
+    fn clear(&mut self) {
+        for &slot in &self.slots {
+            if let Some(w) = self.bits.get_mut(slot as usize / 64) {
+                *w = 0;
+            }
+        }
+        self.slots.clear();
     }
 }
 
@@ -260,15 +281,18 @@ impl Detector {
     ) -> Score {
         let (payloads, decoded) = decode_payloads(source);
         let text = normalizer.normalize_masking(source, payloads);
-        let mut seen = self.model.as_ref().map(|_| FeatureSet::default());
-        let (mut score, fired) = self.read(&text, strictness, seen.as_mut());
+        let mut score = match &self.model {
+            Some(model) => with_feature_set(|seen| {
+                let (mut score, fired) = self.read(&text, strictness, Some(seen));
+                indicators(&text, fired, |slot| seen.insert(slot));
+                score.raise(Family::Learned, model.weight(seen.slots()));
+                score
+            }),
+            None => self.read(&text, strictness, None).0,
+        };
         let e = text.evasions;
         if e.homoglyphs + e.invisible + e.leet + e.spaced > 0 {
             score.raise(Family::Obfuscation, EVASION_WEIGHT);
-        }
-        if let (Some(model), Some(mut seen)) = (&self.model, seen) {
-            indicators(&text, fired, |slot| seen.insert(slot));
-            score.raise(Family::Learned, model.weight(seen.slots()));
         }
         if depth >= MAX_DEPTH {
             return score;

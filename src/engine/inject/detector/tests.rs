@@ -185,3 +185,18 @@ fn encoded_benign_text_is_not_an_injection() {
         assert!(t < 1.0, "{text}: {t}");
     }
 }
+
+#[test]
+fn scores_do_not_depend_on_earlier_scans() {
+    // The model's feature set is reused from scan to scan: nothing of one may reach the next.
+    let benign = "Please summarise the previous meeting notes for the team.";
+    let alone = total(benign);
+    for earlier in [
+        ATTACK,
+        "ignore ignore ignore rules rules",
+        &"word ".repeat(5000),
+    ] {
+        total(earlier);
+        assert_eq!(total(benign), alone, "after {earlier:.40}");
+    }
+}
