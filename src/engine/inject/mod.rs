@@ -6,20 +6,6 @@
 //! a score compared with the threshold; payloads found encoded or smuggled are decoded
 //! ([`decode`]) and scanned the same way. The README's "Prompt-injection detection" says why.
 
-/// A table of the 256 bytes' classes, built at compile time: `byte_table!(|c| expr)` with `c: u8`.
-macro_rules! byte_table {
-    (|$c:ident| $class:expr) => {{
-        let mut table = [0u8; 256];
-        let mut b = 0;
-        while b < 256 {
-            let $c = b as u8;
-            table[b] = $class;
-            b += 1;
-        }
-        table
-    }};
-}
-
 pub mod decode;
 mod detector;
 pub mod features;

@@ -50,7 +50,7 @@ struct RunTracker {
 /// [`NEEDED`] for bytes every kind needs one of (a digit, or `%`).
 const RUN: u8 = 1;
 const NEEDED: u8 = 2;
-// Indexing in a constant: an index out of bounds would fail the build, never a request.
+// An index out of bounds in a constant fails the build, never a request.
 #[allow(clippy::indexing_slicing)]
 static CLASSES: [u8; 256] = byte_table!(|c| {
     let run = c.is_ascii_alphanumeric()

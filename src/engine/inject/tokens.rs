@@ -56,7 +56,7 @@ pub struct Token {
 /// Byte classes: [`WORD`] bytes continue a word, [`SPACE`] bytes separate tokens.
 const WORD: u8 = 1;
 const SPACE: u8 = 2;
-// Indexing in a constant: an index out of bounds would fail the build, never a request.
+// An index out of bounds in a constant fails the build, never a request.
 #[allow(clippy::indexing_slicing)]
 static CLASSES: [u8; 256] = byte_table!(|c| if c.is_ascii_alphanumeric() || c >= 0x80 {
     WORD

@@ -37,27 +37,18 @@ enum Class {
 /// enough to tell scripts apart: two-byte characters (U+0080–U+07FF) are Latin, Greek, Cyrillic,
 /// Hebrew, Arabic letters; three-byte ones from U+3000 to U+DFFF and from U+F900 are CJK and
 /// Hangul; U+2000–U+2FFF (general punctuation, symbols) and four-byte ones (emoji) are symbols.
-// INVARIANT: `i < 256` indexes the 256-entry table (evaluated at compile time).
+// An index out of bounds in a constant fails the build, never a request.
 #[allow(clippy::indexing_slicing)]
-const CLASSES: [Class; 256] = {
-    let mut table = [Class::Punct; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        table[i] = match b {
-            b'a'..=b'z' | b'A'..=b'Z' => Class::Letter,
-            b'0'..=b'9' => Class::Digit,
-            b' ' | b'\t' => Class::Space,
-            b'\n' | b'\r' => Class::Newline,
-            0x80..=0xbf => Class::Continuation,
-            0xc2..=0xdf => Class::Wide,
-            0xe1 | 0xe3..=0xed | 0xef => Class::Cjk,
-            _ => Class::Punct,
-        };
-        i += 1;
-    }
-    table
-};
+const CLASSES: [Class; 256] = byte_table!(Class::Punct; |b| match b {
+    b'a'..=b'z' | b'A'..=b'Z' => Class::Letter,
+    b'0'..=b'9' => Class::Digit,
+    b' ' | b'\t' => Class::Space,
+    b'\n' | b'\r' => Class::Newline,
+    0x80..=0xbf => Class::Continuation,
+    0xc2..=0xdf => Class::Wide,
+    0xe1 | 0xe3..=0xed | 0xef => Class::Cjk,
+    _ => Class::Punct,
+});
 
 fn class(b: u8) -> Class {
     CLASSES.get(usize::from(b)).copied().unwrap_or(Class::Punct)

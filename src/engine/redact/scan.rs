@@ -55,31 +55,21 @@ pub(super) const PUNCT: u8 = 16;
 pub(super) const HIGH: u8 = 32;
 
 /// Byte classes: token bytes are ASCII letters and digits, `_-+/.~%`, and non-ASCII bytes.
-pub(super) static CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        // A constant block: `get_mut` is not available here, and `b < 256` holds.
-        #[allow(clippy::indexing_slicing)]
-        let slot = &mut t[b];
-        *slot = if c.is_ascii_digit() {
-            TOK | DIGIT
-        } else if c.is_ascii_uppercase() {
-            TOK | UPPER
-        } else if c.is_ascii_lowercase() {
-            TOK | LOWER
-        } else if matches!(c, b'_' | b'-' | b'+' | b'/' | b'.' | b'~' | b'%') {
-            TOK | PUNCT
-        } else if c >= 0x80 {
-            TOK | HIGH
-        } else {
-            0
-        };
-        b += 1;
-    }
-    t
-};
+// An index out of bounds in a constant fails the build, never a request.
+#[allow(clippy::indexing_slicing)]
+pub(super) static CLASS: [u8; 256] = byte_table!(|c| if c.is_ascii_digit() {
+    TOK | DIGIT
+} else if c.is_ascii_uppercase() {
+    TOK | UPPER
+} else if c.is_ascii_lowercase() {
+    TOK | LOWER
+} else if matches!(c, b'_' | b'-' | b'+' | b'/' | b'.' | b'~' | b'%') {
+    TOK | PUNCT
+} else if c >= 0x80 {
+    TOK | HIGH
+} else {
+    0
+});
 
 /// The class bits of `b`.
 pub(super) fn class(b: u8) -> u8 {

@@ -36,37 +36,30 @@ const BLANK: u8 = 32;
 const LETTER: u8 = 64;
 
 /// What each byte is, after a word or after its space.
-// INVARIANT: `b < 256` indexes the 256-entry tables (evaluated at compile time).
+// An index out of bounds in a constant fails the build, never a request.
 #[allow(clippy::indexing_slicing)]
-static KIND: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        let token = super::CLASS[b] & TOK != 0;
-        let mut k = match c {
-            b' ' => SPACE,
-            b'.' => DOT,
-            b'@' | b':' | b'=' | b'"' | b'\'' | b'(' => 0,
-            _ if token => 0,
-            _ => QUIET,
-        };
-        k |= match c {
-            b'=' | b':' | b'"' | b'\'' | b' ' => 0,
-            b'b' | b'B' => AFTER_B,
-            _ => AFTER_SPACE,
-        };
-        if c == b' ' || c == b'\n' {
-            k |= BLANK;
-        }
-        if c.is_ascii_alphabetic() {
-            k |= LETTER;
-        }
-        t[b] = k;
-        b += 1;
+static KIND: [u8; 256] = byte_table!(|c| {
+    let token = super::CLASS[c as usize] & TOK != 0;
+    let mut k = match c {
+        b' ' => SPACE,
+        b'.' => DOT,
+        b'@' | b':' | b'=' | b'"' | b'\'' | b'(' => 0,
+        _ if token => 0,
+        _ => QUIET,
+    };
+    k |= match c {
+        b'=' | b':' | b'"' | b'\'' | b' ' => 0,
+        b'b' | b'B' => AFTER_B,
+        _ => AFTER_SPACE,
+    };
+    if c == b' ' || c == b'\n' {
+        k |= BLANK;
     }
-    t
-};
+    if c.is_ascii_alphabetic() {
+        k |= LETTER;
+    }
+    k
+});
 
 fn kind(b: Option<&u8>) -> u8 {
     b.and_then(|&b| KIND.get(usize::from(b)))
