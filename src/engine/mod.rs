@@ -33,3 +33,15 @@ pub mod quota;
 pub mod redact;
 pub mod route;
 pub mod tools;
+
+/// A deterministic xorshift generator for the tests' random inputs: each call gives a number in
+/// `0..n`.
+#[cfg(test)]
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut(usize) -> usize {
+    move |n| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    }
+}

@@ -210,13 +210,7 @@ mod tests {
             " b",
             "_",
         ];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::engine::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..5000 {
             let mut text = String::new();
             for _ in 0..next(12) {

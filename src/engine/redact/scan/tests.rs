@@ -4,12 +4,9 @@ use super::*;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-fn find(text: &str) -> Vec<(Entity, String)> {
-    let rules = Rules::default();
-    let cx = Scan {
-        rules: &rules,
-        prompt: None,
-    };
+/// The findings of scanning `text` whole with `rules` (and a system prompt's print).
+fn findings(rules: &Rules, prompt: Option<&PromptPrint>, text: &str) -> Vec<Finding> {
+    let cx = Scan { rules, prompt };
     let mut out = Vec::new();
     scan(
         &cx,
@@ -19,7 +16,12 @@ fn find(text: &str) -> Vec<(Entity, String)> {
         &mut ScanState::default(),
         &mut out,
     );
-    out.iter()
+    out
+}
+
+fn find(text: &str) -> Vec<(Entity, String)> {
+    findings(&Rules::default(), None, text)
+        .iter()
         .map(|f| (f.entity, text[f.start..f.end].to_string()))
         .collect()
 }
@@ -181,19 +183,7 @@ fn sql_passwords() {
 /// Findings (and system-prompt leaks, `prompt`) of `text` with the fast path for prose on, and
 /// with it off: a canary that never occurs sends every token through the general path.
 fn both_paths(text: &str, prompt: Option<&PromptPrint>) -> (Vec<Finding>, Vec<Finding>) {
-    let run = |rules: &Rules| {
-        let cx = Scan { rules, prompt };
-        let mut out = Vec::new();
-        scan(
-            &cx,
-            text.as_bytes(),
-            0,
-            true,
-            &mut ScanState::default(),
-            &mut out,
-        );
-        out
-    };
+    let run = |rules: &Rules| findings(rules, prompt, text);
     let general = Rules {
         canaries: vec!["canary-that-never-occurs".into()],
         ..Rules::default()

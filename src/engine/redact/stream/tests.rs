@@ -67,13 +67,7 @@ fn every_cut_gives_the_whole_text_result() {
 #[test]
 fn random_cuts_give_the_whole_text_result() {
     let settings = Settings::default();
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut next = crate::engine::xorshift(0x9e37_79b9_7f4a_7c15);
     for text in samples() {
         let want = whole(&settings, &text);
         for _ in 0..200 {
