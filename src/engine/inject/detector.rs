@@ -127,7 +127,7 @@ pub struct Detector {
     model: Option<Model>,
 }
 
-/// Calls `emit` with the indicator features of `text` (its words are read with the lexicon):
+/// Calls `emit` with the indicator features of `text` (its words are read with the lexicon's):
 /// the rules that `fired`, the evasions used, hidden text and the length.
 fn indicators(text: &Normalized, fired: u64, mut emit: impl FnMut(u32)) {
     let base = features::INDICATOR as u32;
@@ -283,12 +283,11 @@ impl Detector {
         let text = normalizer.normalize_masking(source, payloads);
         let mut score = match &self.model {
             Some(model) => with_feature_set(|seen| {
-                let (mut score, fired) = self.read(&text, strictness, Some(seen));
-                indicators(&text, fired, |slot| seen.insert(slot));
+                let mut score = self.read(&text, strictness, Some(seen));
                 score.raise(Family::Learned, model.weight(seen.slots()));
                 score
             }),
-            None => self.read(&text, strictness, None).0,
+            None => self.read(&text, strictness, None),
         };
         let e = text.evasions;
         if e.homoglyphs + e.invisible + e.leet + e.spaced > 0 {
@@ -323,22 +322,21 @@ impl Detector {
         let (payloads, _) = decode_payloads(text);
         let text = Normalizer::default().normalize_masking(text, payloads);
         let mut seen = FeatureSet::default();
-        let (_, fired) = self.read(&text, strictness, Some(&mut seen));
-        indicators(&text, fired, |slot| seen.insert(slot));
+        self.read(&text, strictness, Some(&mut seen));
         let mut slots = seen.slots().to_vec();
         slots.sort_unstable();
         slots
     }
 
     /// Reads the tokens of `text` once: the lexicon's hits go to the rules, batch by batch, and
-    /// the words to `seen` (the model's features) if given. Returns the score and the rules that
-    /// fired (bit `i` for rule `i`).
+    /// the words to `seen` (the model's features) if given, then the indicators of the rules that
+    /// fired. Returns the rules' score.
     fn read(
         &self,
         text: &Normalized,
         strictness: Strictness,
         mut seen: Option<&mut FeatureSet>,
-    ) -> (Score, u64) {
+    ) -> Score {
         let mut batch = Batch {
             detector: self,
             strictness,
@@ -360,11 +358,19 @@ impl Detector {
             }
             matcher.token(&token, |hit| batch.push(hit));
             if batch.score.denied {
-                return (batch.score, batch.fired);
+                break;
             }
         }
-        matcher.finish(|hit| batch.push(hit));
-        batch.finish()
+        let (score, fired) = if batch.score.denied {
+            (batch.score, batch.fired)
+        } else {
+            matcher.finish(|hit| batch.push(hit));
+            batch.finish()
+        };
+        if let Some(seen) = seen {
+            indicators(text, fired, |slot| seen.insert(slot));
+        }
+        score
     }
 
     /// The synthetic hit of a payload that ends at `at` in the normalised text.

@@ -306,21 +306,12 @@ impl Normalizer {
             }
             // The gap: punctuation verbatim, whitespace collapsed to one space or newline.
             let (len, gap_at) = (text.len(), pos);
-            let mut pending: Option<u8> = None;
-            while let Some(&b) = bytes.get(pos) {
-                if !b.is_ascii() || b.is_ascii_alphanumeric() || pos - gap_at >= MAX_WORD {
-                    break;
-                }
-                if matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
-                    let newline = matches!(b, b'\n' | b'\r') || pending == Some(b'\n');
-                    pending = Some(if newline { b'\n' } else { b' ' });
-                } else {
-                    text.extend(pending.take());
-                    text.push(b);
-                }
+            while bytes.get(pos).is_some_and(|b| {
+                b.is_ascii() && !b.is_ascii_alphanumeric() && pos - gap_at < MAX_WORD
+            }) {
                 pos += 1;
             }
-            text.extend(pending);
+            push_gap(text, bytes.get(gap_at..pos).unwrap_or_default());
             if pos == gap_at || !bytes.get(pos).is_some_and(u8::is_ascii_alphabetic) {
                 text.truncate(len);
                 return gap_at - at;
@@ -410,7 +401,7 @@ impl Normalizer {
         let gap = std::mem::take(&mut self.gap);
         if !std::mem::take(&mut self.held) {
             self.end_run(out);
-            push_gap(&mut self.text, &gap);
+            push_gap(&mut self.text, gap.as_bytes());
             self.gap = gap;
             self.gap.clear();
             return;
@@ -432,7 +423,7 @@ impl Normalizer {
         }
         self.end_run(out);
         push_word(&mut self.text, &self.held_word);
-        push_gap(&mut self.text, &gap);
+        push_gap(&mut self.text, gap.as_bytes());
         self.gap = gap;
         self.gap.clear();
     }
@@ -448,11 +439,14 @@ impl Normalizer {
             if out.joined.len() < MAX_JOINED {
                 out.joined.push(start..self.text.len());
             }
-            push_gap(&mut self.text, run.last().map_or("", |(_, g)| g.as_str()));
+            push_gap(
+                &mut self.text,
+                run.last().map_or(&[], |(_, g)| g.as_bytes()),
+            );
         } else {
             for (c, gap) in &run {
                 push_word(&mut self.text, std::slice::from_ref(c));
-                push_gap(&mut self.text, gap);
+                push_gap(&mut self.text, gap.as_bytes());
             }
         }
     }
@@ -483,20 +477,22 @@ fn push_word(text: &mut Vec<u8>, word: &[WordChar]) {
 }
 
 /// Appends a gap: punctuation verbatim, whitespace collapsed to one space (or a newline).
-fn push_gap(text: &mut Vec<u8>, gap: &str) {
+/// Gaps hold only ASCII: separators are ASCII characters or a space.
+fn push_gap(text: &mut Vec<u8>, gap: &[u8]) {
     let mut pending_space = false;
     let mut newline = false;
-    for c in gap.chars() {
-        if c.is_whitespace() {
+    for &b in gap {
+        // ASCII whitespace as `char::is_whitespace` has it (with vertical tab).
+        if matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
             pending_space = true;
-            newline |= c == '\n' || c == '\r';
+            newline |= b == b'\n' || b == b'\r';
         } else {
             if pending_space {
                 text.push(if newline { b'\n' } else { b' ' });
                 pending_space = false;
                 newline = false;
             }
-            push_char(text, c);
+            text.push(b);
         }
     }
     if pending_space {

@@ -138,11 +138,13 @@ fn head_hash(head: &[u8]) -> u32 {
 #[derive(Clone, Debug)]
 struct Filter(Vec<u64>);
 
-impl Filter {
-    fn new() -> Self {
+impl Default for Filter {
+    fn default() -> Self {
         Filter(vec![0; FILTER_BITS / 64])
     }
+}
 
+impl Filter {
     fn insert(&mut self, hash: u32) {
         let i = hash as usize % FILTER_BITS;
         if let Some(w) = self.0.get_mut(i / 64) {
@@ -157,7 +159,7 @@ impl Filter {
 }
 
 /// Filters of the tokens found at one place in atoms.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct Filters {
     /// Whole tokens.
     words: Filter,
@@ -165,12 +167,26 @@ struct Filters {
     stems: Filter,
 }
 
-impl Default for Filters {
-    fn default() -> Self {
-        Filters {
-            words: Filter::new(),
-            stems: Filter::new(),
+impl Filters {
+    /// What is worth looking up for a token of this `hash` (and, for a word, this stem `head`).
+    fn tries(&self, hash: u32, head: Option<u32>) -> Tries {
+        Tries {
+            whole: self.words.contains(hash),
+            stem: head.is_some_and(|h| self.stems.contains(h)),
         }
+    }
+}
+
+/// Which edges a token may follow: as a whole token, as a word starting with a stem.
+#[derive(Clone, Copy, Debug)]
+struct Tries {
+    whole: bool,
+    stem: bool,
+}
+
+impl Tries {
+    fn any(self) -> bool {
+        self.whole || self.stem
     }
 }
 
@@ -289,28 +305,20 @@ impl<'a> PhraseMatcher<'a> {
             Kind::Word => word.get(..STEM_HEAD).map(head_hash),
             _ => None,
         };
-        // Whether an atom has this token, or a stem this word could start with, there: what is
-        // worth looking up.
-        let tries = |filters: &Filters| {
-            (
-                filters.words.contains(token.hash),
-                head.is_some_and(|h| filters.stems.contains(h)),
-            )
-        };
-        let first = tries(&phrases.first);
-        if self.active.is_empty() && !first.0 && !first.1 {
+        let first = phrases.first.tries(token.hash, head);
+        if self.active.is_empty() && !first.any() {
             // The common case: nothing in progress, nothing begins.
             return;
         }
         let mut next = std::mem::take(&mut self.next);
         next.clear();
-        let later = tries(&phrases.later);
-        if later.0 || later.1 {
+        let later = phrases.later.tries(token.hash, head);
+        if later.any() {
             for &(node, start) in &self.active {
                 self.step(node, start, token, word, later, &mut next, &mut emit);
             }
         }
-        if first.0 || first.1 {
+        if first.any() {
             self.step(0, token.start, token, word, first, &mut next, &mut emit);
         }
         next.truncate(MAX_ACTIVE);
@@ -318,7 +326,7 @@ impl<'a> PhraseMatcher<'a> {
     }
 
     /// Follows the edges from `node` that `token` matches: as a whole token, and as a word
-    /// starting with a stem (`tries`: which of the two to try).
+    /// starting with a stem, as far as `tries` allows.
     #[allow(clippy::too_many_arguments)]
     fn step(
         &self,
@@ -326,7 +334,7 @@ impl<'a> PhraseMatcher<'a> {
         start: usize,
         token: &Token,
         word: &[u8],
-        tries: (bool, bool),
+        tries: Tries,
         next: &mut Vec<(u32, usize)>,
         emit: &mut impl FnMut(Output, usize),
     ) {
@@ -343,14 +351,13 @@ impl<'a> PhraseMatcher<'a> {
             }
             next.push((child, start));
         };
-        let (whole, stem) = tries;
-        if whole {
+        if tries.whole {
             if let Some(child) = phrases.child(node, false, token.hash, |t| t == word) {
                 reach(child);
             }
         }
         let stems = phrases.nodes.get(node as usize).map_or(0, |n| n.stems);
-        if !stem || stems == 0 || token.kind != Kind::Word {
+        if !tries.stem || stems == 0 || token.kind != Kind::Word {
             return;
         }
         // Stem lengths up to the word's length, the prefix's hash carried from one to the next.

@@ -134,23 +134,24 @@ impl Matcher<'_> {
 
     /// Emits the hits of every atom inside a word joined from spaced-out letters.
     fn joined_hits(&mut self, range: Range<usize>, emit: &mut impl FnMut(Hit)) {
-        let Some(word) = self.text.get(range.clone()) else {
+        let Matcher {
+            lexicon,
+            text,
+            recent,
+            ..
+        } = self;
+        let Some(word) = text.get(range.clone()) else {
             return;
         };
-        let bytes = self.text.as_bytes();
-        let substrings = &self.lexicon.joined;
-        let found: Vec<Hit> = substrings
-            .automaton
-            .find_overlapping_iter(word)
-            .filter_map(|m| {
-                let (start, end) = (range.start + m.start(), range.start + m.end());
-                let atom = substrings.atoms.get(m.pattern().as_usize())?;
-                atom.accepts(bytes, start, end, true)
-                    .then(|| atom.hit(start, end))
-            })
-            .collect();
-        for hit in found {
-            self.recent.once(hit, emit);
+        let substrings = &lexicon.joined;
+        for m in substrings.automaton.find_overlapping_iter(word) {
+            let (start, end) = (range.start + m.start(), range.start + m.end());
+            let Some(atom) = substrings.atoms.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            if atom.accepts(text.as_bytes(), start, end, true) {
+                recent.once(atom.hit(start, end), emit);
+            }
         }
     }
 }
