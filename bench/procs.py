@@ -27,6 +27,15 @@ def envoy_version():
     return f"{parts[1]} ({parts[0][:12]}, {parts[3]}/{parts[4]})"
 
 
+def rss_kib(pid):
+    """The resident set of process `pid`, in KiB (0 if the kernel does not say)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def get(url, timeout=5):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.read().decode()
@@ -78,11 +87,7 @@ class Envoy:
         return (utime + stime) / CLK_TCK
 
     def rss_kib(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
+        return rss_kib(self.proc.pid)
 
     def stats(self, prefix):
         """Counters and gauges whose name starts with `prefix`."""

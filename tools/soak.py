@@ -26,6 +26,9 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 
 from conftest import Envoy  # noqa: E402
 
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from procs import rss_kib  # noqa: E402
+
 CONFIG = json.dumps({"quota": {
     "identity": {"header": "x-consumer-id"},
     "default": {"tokens_per_minute": 10**9, "tokens_per_day": 10**12},
@@ -55,14 +58,6 @@ KINDS = [
     ("quota", "/v1/chat/completions", dict(chat("Hi"), max_tokens=500), {"x-consumer-id": "soak-small"}, {200, 429}, "all"),
     ("malformed", "/v1/chat/completions", b"{not json", {}, {400}, "all"),
 ]
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def main():
