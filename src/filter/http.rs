@@ -311,7 +311,11 @@ impl Http {
             quota::key(&self.policy.quota)
                 .map_err(|_| ("reading the quota hash key", Status::InternalFailure))?
         };
-        let source = quota::source_address();
+        // Read only when the quota may identify by it: a host call is not free.
+        let quota = &self.policy.quota;
+        let source = (quota.mode != Mode::Off && quota.identity.source_address)
+            .then(quota::source_address)
+            .flatten();
         if let Some(reply) =
             exchange.identify(&self.policy, &key, headers, source.as_deref(), verified)
         {

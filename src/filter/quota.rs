@@ -6,6 +6,7 @@ use crate::engine::quota::ledger::create_shards;
 use crate::engine::quota::{HASH_KEY, Mode, Settings, Store, StoreError, Written, hash_key};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{MapType, Status};
+use std::cell::RefCell;
 
 /// Request header carrying the consumer's label to filters after this one (Envoy's rate limit
 /// filter reads it for the fleet-wide budget). A value sent by the client is replaced.
@@ -65,14 +66,26 @@ pub fn prepare(settings: &Settings, configuration: &[u8]) -> Result<(), StoreErr
     Ok(())
 }
 
-/// The key of consumer-id hashes: the configured one, else the per-process one, read each request
-/// (workers that start at once may race to create it: the stored one wins, for everybody).
+thread_local! {
+    /// The per-process hash key as this VM first read it from shared data.
+    static STORED_KEY: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+/// The key of consumer-id hashes: the configured one, else the per-process one. Workers that
+/// start at once may race to create it and the stored one wins, for everybody; once stored it
+/// never changes, so each VM reads it from shared data once and keeps it.
 pub fn key(settings: &Settings) -> Result<Vec<u8>, StoreError> {
     if let Some(k) = &settings.hash_key {
         return Ok(k.clone());
     }
+    if let Some(k) = STORED_KEY.with_borrow(Clone::clone) {
+        return Ok(k);
+    }
     match SharedData.get(HASH_KEY)? {
-        Some((k, _)) if !k.is_empty() => Ok(k),
+        Some((k, _)) if !k.is_empty() => {
+            STORED_KEY.set(Some(k.clone()));
+            Ok(k)
+        }
         _ => Err(StoreError("the hash key is missing".into())),
     }
 }

@@ -185,8 +185,23 @@ pub fn event(event: Option<&str>, data: &str) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// The lines of `text`, split at every CR and every LF (a CRLF leaves an empty line between).
 fn lines(text: &str) -> impl Iterator<Item = &str> {
-    text.split('\n').flat_map(|l| l.split('\r'))
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr2(b'\n', b'\r', r.as_bytes()) {
+            Some(i) => {
+                // INVARIANT: CR and LF are ASCII, so `i` and `i + 1` are char boundaries.
+                rest = r.get(i + 1..);
+                r.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
 }
 
 fn split_field(line: &str) -> (&str, &str) {

@@ -140,12 +140,13 @@ impl<'a> Parser<'a> {
 
     fn object(&mut self) -> Result<Kind<'a>, ParseError> {
         self.pos += 1; // '{'
-        let mut members: Vec<(Cow<'a, str>, Value<'a>)> = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(Kind::Object(members));
+            return Ok(Kind::Object(Vec::new()));
         }
+        // Room for a typical API object's members without growing (one allocation, not four).
+        let mut members: Vec<(Cow<'a, str>, Value<'a>)> = Vec::with_capacity(8);
         loop {
             self.skip_ws();
             if self.peek() != Some(b'"') {
@@ -185,12 +186,12 @@ impl<'a> Parser<'a> {
 
     fn array(&mut self) -> Result<Kind<'a>, ParseError> {
         self.pos += 1; // '['
-        let mut items = Vec::new();
         self.skip_ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(Kind::Array(items));
+            return Ok(Kind::Array(Vec::new()));
         }
+        let mut items = Vec::with_capacity(4);
         loop {
             self.skip_ws();
             items.push(self.value()?);
@@ -265,24 +266,24 @@ impl<'a> Parser<'a> {
     fn string(&mut self) -> Result<Cow<'a, str>, ParseError> {
         let bytes = self.src.as_bytes();
         let content_start = self.pos + 1;
-        let mut pos = content_start;
         // Fast path: no escapes, the text borrows from the body.
-        let rest = bytes.get(pos..).unwrap_or_default();
-        let Some(found) = memchr::memchr2(b'"', b'\\', rest) else {
-            self.pos = bytes.len();
-            return Err(self.error("unterminated string"));
-        };
-        let segment = rest.get(..found).unwrap_or_default();
-        if let Some(bad) = segment.iter().position(|&b| b < 0x20) {
-            self.pos = pos + bad;
-            return Err(self.error("control character in string"));
-        }
-        pos += found;
-        if bytes.get(pos) == Some(&b'"') {
-            self.pos = pos + 1;
-            return Ok(Cow::Borrowed(
-                self.src.get(content_start..pos).unwrap_or_default(),
-            ));
+        let mut pos = content_start + plain_run(bytes.get(content_start..).unwrap_or_default());
+        match bytes.get(pos) {
+            Some(b'"') => {
+                self.pos = pos + 1;
+                return Ok(Cow::Borrowed(
+                    self.src.get(content_start..pos).unwrap_or_default(),
+                ));
+            }
+            Some(b'\\') => {}
+            Some(_) => {
+                self.pos = pos;
+                return Err(self.error("control character in string"));
+            }
+            None => {
+                self.pos = pos;
+                return Err(self.error("unterminated string"));
+            }
         }
         // Slow path: decode escapes into an owned string.
         let mut out = String::with_capacity(pos - content_start + 16);
@@ -319,14 +320,12 @@ impl<'a> Parser<'a> {
                     out.push(escaped);
                     pos += 1;
                 }
+                Some(b) if *b < 0x20 => {
+                    self.pos = pos;
+                    return Err(self.error("control character in string"));
+                }
                 Some(_) => {
-                    let rest = bytes.get(pos..).unwrap_or_default();
-                    let run = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
-                    let segment = rest.get(..run).unwrap_or_default();
-                    if let Some(bad) = segment.iter().position(|&b| b < 0x20) {
-                        self.pos = pos + bad;
-                        return Err(self.error("control character in string"));
-                    }
+                    let run = plain_run(bytes.get(pos..).unwrap_or_default());
                     // INVARIANT: `pos` and `pos + run` sit next to ASCII bytes or the ends of
                     // `src`, so both are char boundaries.
                     out.push_str(self.src.get(pos..pos + run).unwrap_or_default());
@@ -373,6 +372,41 @@ impl<'a> Parser<'a> {
             Ok(acc * 16 + d)
         })
     }
+}
+
+/// Bytes that end a plain run inside a string: the closing quote, an escape, a control character.
+// An index out of bounds in a constant fails the build, never a request.
+#[allow(clippy::indexing_slicing)]
+static STOPS: [bool; 256] = byte_table!(false; |c| c == b'"' || c == b'\\' || c < 0x20);
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether one of the eight bytes of `x` is a [`STOPS`] byte (exact: the zero-byte and
+/// byte-below-n tests never miss one, and the caller finds it byte by byte).
+fn has_stop(x: u64) -> bool {
+    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v;
+    let quote = zero_in(x ^ (ONES * u64::from(b'"')));
+    let backslash = zero_in(x ^ (ONES * u64::from(b'\\')));
+    let control = x.wrapping_sub(ONES * 0x20) & !x;
+    (quote | backslash | control) & HIGH_BITS != 0
+}
+
+/// How many bytes at the start of `bytes` are plain string content (no [`STOPS`] byte): eight
+/// at a time, then byte by byte. One pass for both the end of the run and control characters.
+fn plain_run(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        if has_stop(u64::from_le_bytes(*word)) {
+            break;
+        }
+        at += 8;
+    }
+    let rest = bytes.get(at..).unwrap_or_default();
+    at + rest
+        .iter()
+        .position(|&b| STOPS.get(usize::from(b)).copied().unwrap_or(true))
+        .unwrap_or(rest.len())
 }
 
 fn has_duplicate_key(members: &[(Cow<'_, str>, Value<'_>)]) -> bool {

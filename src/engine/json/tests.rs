@@ -69,6 +69,65 @@ fn rejects_malformed_input() {
     assert!(parse(b"\"\xff\"", 8).is_err());
 }
 
+/// The string scanner reads eight bytes at a time: a quote, a backslash or a control character
+/// must be found at every offset, next to any other byte (UTF-8 lead and continuation bytes
+/// included), exactly where a byte-by-byte reading finds it.
+#[test]
+fn string_ends_escapes_and_control_characters_at_every_offset() {
+    let filler = ["a", "é", "€", "~", " ", "\u{7f}"];
+    for len in 0..40 {
+        for fill in filler {
+            let text = fill.repeat(len);
+            let quoted = format!("\"{text}\"");
+            assert_eq!(p(&quoted).unwrap().as_str(), Some(text.as_str()));
+            let escaped = format!("\"{text}\\n{text}\"");
+            assert_eq!(
+                p(&escaped).unwrap().as_str(),
+                Some(format!("{text}\n{text}").as_str())
+            );
+            for control in ['\u{0}', '\u{1f}', '\n'] {
+                let bad = format!("\"{text}{control}{text}\"");
+                let err = p(&bad).unwrap_err();
+                assert_eq!(
+                    (err.offset, err.reason),
+                    (1 + text.len(), "control character in string")
+                );
+                // The same after an escape: the slow path checks its runs too.
+                let bad = format!("\"\\t{text}{control}\"");
+                assert_eq!(p(&bad).unwrap_err().offset, 3 + text.len());
+            }
+            let unterminated = format!("\"{text}");
+            assert_eq!(p(&unterminated).unwrap_err().reason, "unterminated string");
+        }
+    }
+    // Random bytes: the parse agrees with a byte-by-byte reading of where the string stops.
+    let mut next = crate::engine::xorshift(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..2000 {
+        // Stops are rare, so that they fall anywhere in a word, or in none.
+        let body: Vec<u8> = (0..next(64))
+            .map(|_| match next(24) {
+                0 => [b'"', b'\\', 0x1f, 0][next(4)],
+                _ => [b'a', b' ', 0x7f, b'~', b'0'][next(5)],
+            })
+            .collect();
+        let stop = body
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        let mut src = b"\"".to_vec();
+        src.extend(&body);
+        match stop.map(|i| (i, body[i])) {
+            Some((i, b'"')) => {
+                let text = std::str::from_utf8(&body[..i]).unwrap();
+                assert_eq!(parse(&src[..i + 2], 8).unwrap().as_str(), Some(text));
+            }
+            // An escape: what follows it is random, so only the run before it is known.
+            Some((_, b'\\')) => {}
+            Some((i, _)) => assert_eq!(parse(&src, 8).unwrap_err().offset, 1 + i),
+            None => assert_eq!(parse(&src, 8).unwrap_err().reason, "unterminated string"),
+        }
+    }
+}
+
 #[test]
 fn rejects_duplicate_keys_small_and_large_objects() {
     assert_eq!(
