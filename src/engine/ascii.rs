@@ -2,7 +2,8 @@
 //! and the token estimator's fast paths share (prose is mostly letters, and a word of prose fits
 //! in one or two 8-byte loads).
 
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+/// The high bit of each byte of a little-endian word: where the word-at-a-time tests answer.
+pub const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of each byte of `x` that is an ASCII letter.
 fn letter_bits(x: u64) -> u64 {

@@ -305,15 +305,15 @@ impl Http {
     ) -> Result<Option<ErrorReply>, (&'static str, Status)> {
         let verified = super::identity::verified(&self.policy.identity)
             .map_err(|s| ("reading the verified claims", s))?;
-        let key = if self.policy.quota.mode == Mode::Off {
+        let settings = &self.policy.quota;
+        let key = if settings.mode == Mode::Off {
             Vec::new()
         } else {
-            quota::key(&self.policy.quota)
+            quota::key(settings)
                 .map_err(|_| ("reading the quota hash key", Status::InternalFailure))?
         };
         // Read only when the quota may identify by it: a host call is not free.
-        let quota = &self.policy.quota;
-        let source = (quota.mode != Mode::Off && quota.identity.source_address)
+        let source = (settings.mode != Mode::Off && settings.identity.source_address)
             .then(quota::source_address)
             .flatten();
         if let Some(reply) =

@@ -1,6 +1,7 @@
 //! The strict parser: RFC 8259 grammar, UTF-8 only, bounded nesting, duplicate keys rejected.
 
 use super::{Kind, Span, Value};
+use crate::engine::ascii::HIGH_BITS;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -380,7 +381,6 @@ impl<'a> Parser<'a> {
 static STOPS: [bool; 256] = byte_table!(false; |c| c == b'"' || c == b'\\' || c < 0x20);
 
 const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
 /// Whether one of the eight bytes of `x` is a [`STOPS`] byte (exact: the zero-byte and
 /// byte-below-n tests never miss one, and the caller finds it byte by byte).
