@@ -167,54 +167,65 @@ fn decode_payloads(source: &str) -> (Vec<Candidate>, Vec<String>) {
     (runs, decoded)
 }
 
-/// Distinct feature slots, with a bitmap for membership (allocated on first use).
-#[derive(Default)]
+/// Words in a feature set's bitmap: one bit per slot.
+const SET_WORDS: usize = features::DIM / 64;
+
+/// Distinct feature slots, with a bitmap for membership, and the sum of the model's weights of
+/// the slots inserted.
 struct FeatureSet {
-    bits: Vec<u64>,
+    bits: Box<[u64; SET_WORDS]>,
     slots: Vec<u32>,
+    sum: i32,
+}
+
+impl Default for FeatureSet {
+    fn default() -> Self {
+        FeatureSet {
+            bits: Box::new([0; SET_WORDS]),
+            slots: Vec::new(),
+            sum: 0,
+        }
+    }
 }
 
 thread_local! {
     /// The feature set of the last scan, emptied: kept so that a scan does not allocate and zero
     /// its 8 KiB bitmap again. It holds at most the bitmap and one slot per feature (264 KiB).
-    static SPARE: Cell<FeatureSet> = Cell::new(FeatureSet::default());
+    static SPARE: Cell<Option<FeatureSet>> = const { Cell::new(None) };
 }
 
 /// Runs `f` with an empty feature set, the spare one if no other scan holds it.
 fn with_feature_set<R>(f: impl FnOnce(&mut FeatureSet) -> R) -> R {
-    let mut set = SPARE.try_with(Cell::take).unwrap_or_default();
+    let mut set = SPARE.try_with(Cell::take).ok().flatten().unwrap_or_default();
     let result = f(&mut set);
     set.clear();
-    let _ = SPARE.try_with(|spare| spare.set(set));
+    let _ = SPARE.try_with(|spare| spare.set(Some(set)));
     result
 }
 
 impl FeatureSet {
-    fn insert(&mut self, slot: u32) {
-        if self.bits.is_empty() {
-            self.bits = vec![0; features::DIM / 64];
-        }
-        let (word, bit) = (slot as usize / 64, 1u64 << (slot % 64));
+    /// Adds `slot` if it is new, and its weight in `weights` (the model's; empty without one).
+    fn insert(&mut self, slot: u32, weights: &[u8]) {
+        let word = (slot as usize / 64) % SET_WORDS;
+        let bit = 1u64 << (slot % 64);
         if let Some(w) = self.bits.get_mut(word) {
             if *w & bit == 0 {
                 *w |= bit;
                 self.slots.push(slot);
+                self.sum += weights.get(slot as usize).map_or(0, |&w| i32::from(w as i8));
             }
         }
-    }
-
-    fn slots(&self) -> &[u32] {
-        &self.slots
     }
 
     /// Empties the set, keeping its memory: only the words of the bitmap in use are zeroed.
     fn clear(&mut self) {
         for &slot in &self.slots {
-            if let Some(w) = self.bits.get_mut(slot as usize / 64) {
+            if let Some(w) = self.bits.get_mut((slot as usize / 64) % SET_WORDS) {
                 *w = 0;
             }
         }
         self.slots.clear();
+        self.sum = 0;
     }
 }
 
@@ -284,7 +295,7 @@ impl Detector {
         let mut score = match &self.model {
             Some(model) => with_feature_set(|seen| {
                 let mut score = self.read(&text, strictness, Some(seen));
-                score.raise(Family::Learned, model.weight(seen.slots()));
+                score.raise(Family::Learned, model.weight(seen.sum));
                 score
             }),
             None => self.read(&text, strictness, None),
@@ -323,7 +334,7 @@ impl Detector {
         let text = Normalizer::default().normalize_masking(text, payloads);
         let mut seen = FeatureSet::default();
         self.read(&text, strictness, Some(&mut seen));
-        let mut slots = seen.slots().to_vec();
+        let mut slots = seen.slots;
         slots.sort_unstable();
         slots
     }
@@ -352,9 +363,10 @@ impl Detector {
         };
         let mut matcher = self.lexicon.matcher(&text.text, &text.joined);
         let mut words = features::Words::default();
+        let weights = self.model.as_ref().map_or(&[][..], Model::weights);
         for token in tokens(&text.text) {
             if let Some(seen) = seen.as_deref_mut() {
-                words.push(&token, |slot| seen.insert(slot));
+                words.push(&token, |slot| seen.insert(slot, weights));
             }
             matcher.token(&token, |hit| batch.push(hit));
             if batch.score.denied {
@@ -368,7 +380,7 @@ impl Detector {
             batch.finish()
         };
         if let Some(seen) = seen {
-            indicators(text, fired, |slot| seen.insert(slot));
+            indicators(text, fired, |slot| seen.insert(slot, weights));
         }
         score
     }

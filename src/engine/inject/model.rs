@@ -67,19 +67,14 @@ impl Model {
         }
     }
 
-    /// The logit for a text with these distinct feature slots.
-    pub fn logit(&self, slots: &[u32]) -> f32 {
-        let sum: i32 = slots
-            .iter()
-            .filter_map(|&s| self.weights.get(s as usize))
-            .map(|&w| i32::from(w as i8))
-            .sum();
-        self.bias + self.scale * sum as f32
+    /// The weights, one per feature slot: `i8` stored as `u8` (the real weight is `w × scale`).
+    pub fn weights(&self) -> &'static [u8] {
+        self.weights
     }
 
-    /// The family weight for a text with these distinct feature slots.
-    pub fn weight(&self, slots: &[u32]) -> f32 {
-        let logit = self.logit(slots);
+    /// The family weight for a text whose distinct feature slots' [`Self::weights`] sum to `sum`.
+    pub fn weight(&self, sum: i32) -> f32 {
+        let logit = self.bias + self.scale * sum as f32;
         (1.0 + (logit - self.high) * 0.5 / (self.high - self.low)).clamp(0.0, 1.5)
     }
 }

@@ -478,12 +478,22 @@ fn push_word(text: &mut Vec<u8>, word: &[WordChar]) {
 
 /// Appends a gap: punctuation verbatim, whitespace collapsed to one space (or a newline).
 /// Gaps hold only ASCII: separators are ASCII characters or a space.
+#[inline(always)]
 fn push_gap(text: &mut Vec<u8>, gap: &[u8]) {
+    match gap {
+        // The common gap, one character: as `push_long_gap` would write it.
+        [b' '] => text.push(b' '),
+        [b] if !is_space(*b) => text.push(*b),
+        _ => push_long_gap(text, gap),
+    }
+}
+
+/// [`push_gap`] for gaps of any length.
+fn push_long_gap(text: &mut Vec<u8>, gap: &[u8]) {
     let mut pending_space = false;
     let mut newline = false;
     for &b in gap {
-        // ASCII whitespace as `char::is_whitespace` has it (with vertical tab).
-        if matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
+        if is_space(b) {
             pending_space = true;
             newline |= b == b'\n' || b == b'\r';
         } else {
@@ -498,6 +508,11 @@ fn push_gap(text: &mut Vec<u8>, gap: &[u8]) {
     if pending_space {
         text.push(if newline { b'\n' } else { b' ' });
     }
+}
+
+/// ASCII whitespace as `char::is_whitespace` has it (with vertical tab).
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
 }
 
 /// Appends `c` encoded as UTF-8.

@@ -1,6 +1,7 @@
 //! Runs of a text that may be encoded payloads (base64, hex, percent-encoding), found before
 //! normalisation so that the normaliser can mask them and the detector decode them.
 
+use crate::engine::ascii::HIGH_BITS;
 use std::ops::Range;
 
 /// Shortest run considered as a base64 payload.
@@ -69,10 +70,7 @@ pub fn payload_runs(bytes: &[u8]) -> Vec<Candidate> {
     let mut out = Vec::new();
     let class = |b: u8| CLASSES.get(usize::from(b)).copied().unwrap_or(0);
     let mut from = 0;
-    while let Some(needed) = bytes
-        .get(from..)
-        .and_then(|rest| rest.iter().position(|&b| class(b) & NEEDED != 0))
-    {
+    while let Some(needed) = bytes.get(from..).and_then(first_needed) {
         let needed = from + needed;
         let before = bytes.get(from..needed).unwrap_or_default();
         let start = needed
@@ -89,6 +87,32 @@ pub fn payload_runs(bytes: &[u8]) -> Vec<Candidate> {
         from = end.max(needed + 1);
     }
     out
+}
+
+/// The high bit of each byte of `x` that is an ASCII digit or `%` (see [`NEEDED`]).
+fn needed_bits(x: u64) -> u64 {
+    let low = x & !HIGH_BITS; // no carry between bytes below
+    let at_least_0 = low + 0x5050_5050_5050_5050; // high bit: byte >= b'0'
+    let above_9 = low + 0x4646_4646_4646_4646; // high bit: byte > b'9'
+    let not_percent = (low ^ 0x2525_2525_2525_2525) + 0x7f7f_7f7f_7f7f_7f7f; // high bit: byte != b'%'
+    ((at_least_0 & !above_9) | !not_percent) & !x & HIGH_BITS
+}
+
+/// Where the first digit or `%` of `bytes` is: eight bytes at a time.
+fn first_needed(bytes: &[u8]) -> Option<usize> {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let bits = needed_bits(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        if bits != 0 {
+            return Some(at + (bits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = chunks.remainder().iter();
+    tail.map(|&b| CLASSES.get(usize::from(b)).copied().unwrap_or(0))
+        .position(|c| c & NEEDED != 0)
+        .map(|i| at + i)
 }
 
 /// Finds the base64, hex and percent-encoded runs inside one stretch of run bytes.
@@ -183,4 +207,30 @@ fn close(
         });
     }
     *run = RunTracker::default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn first_digit_or_percent_at_every_offset() {
+        // Neighbours of the wanted bytes, and their non-ASCII twins (`0` and `%` with the high bit).
+        let filler = [b'/', b':', b'$', b'&', 0xB0, 0xA5, 0xB9, b'a', b'Z', 0xFF];
+        let naive = |bytes: &[u8]| bytes.iter().position(|b| b.is_ascii_digit() || *b == b'%');
+        for len in 0..20 {
+            let mut bytes: Vec<u8> = filler.iter().cycle().take(len).copied().collect();
+            assert_eq!(first_needed(&bytes), None, "{bytes:?}");
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let kept = bytes[at];
+                    bytes[at] = b;
+                    assert_eq!(first_needed(&bytes), naive(&bytes), "{bytes:?}");
+                    bytes[at] = kept;
+                }
+            }
+        }
+    }
 }

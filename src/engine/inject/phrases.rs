@@ -1,8 +1,9 @@
 //! Lexicon atoms of spaced scripts, matched token by token: a trie whose edges are tokens (or,
 //! for stems, word prefixes), walked with the few partial matches that are alive at a time.
 //!
-//! Most tokens of ordinary text start no atom; for them the cost is two bit tests (one for whole
-//! words, one for stems on the word's first three bytes). Whitespace between the tokens of a
+//! Most tokens of ordinary text start no atom; for them the cost is a bit test (for whole words)
+//! and a lookup of the lengths of the stems that start with the word's first three bytes, the
+//! only lengths at which a word is then looked up as a stem. Whitespace between the tokens of a
 //! phrase is not compared: `set  aside` and `set\naside` both match `set aside`.
 
 use super::lexicon::Concept;
@@ -11,8 +12,10 @@ use super::tokens::{Kind, Token, fnv, fnv1a, tokens};
 /// Partial matches followed at once; more are dropped (the longest-running first kept). A
 /// phrase needs one per token it has matched so far, so this is far above what text produces.
 const MAX_ACTIVE: usize = 16;
-/// Bits in each first-token filter.
+/// Bits in each whole-token filter.
 const FILTER_BITS: usize = 1 << 15;
+/// Entries in each table of stem lengths by head.
+const HEAD_SLOTS: usize = 1 << 12;
 /// Bytes of a stem's start hashed for the stem filter (the shortest stem).
 const STEM_HEAD: usize = 3;
 
@@ -158,13 +161,36 @@ impl Filter {
     }
 }
 
+/// The lengths of the stems that start with each head (hashed): bit `n` set when a stem of `n`
+/// bytes does. A word is looked up as a stem only at these lengths.
+#[derive(Clone, Debug)]
+struct StemLengths(Vec<u64>);
+
+impl Default for StemLengths {
+    fn default() -> Self {
+        StemLengths(vec![0; HEAD_SLOTS])
+    }
+}
+
+impl StemLengths {
+    fn insert(&mut self, head: u32, len: usize) {
+        if let Some(lengths) = self.0.get_mut(head as usize % HEAD_SLOTS) {
+            *lengths |= 1u64.checked_shl(len as u32).unwrap_or(0);
+        }
+    }
+
+    fn get(&self, head: u32) -> u64 {
+        self.0.get(head as usize % HEAD_SLOTS).copied().unwrap_or(0)
+    }
+}
+
 /// Filters of the tokens found at one place in atoms.
 #[derive(Clone, Debug, Default)]
 struct Filters {
     /// Whole tokens.
     words: Filter,
-    /// The first [`STEM_HEAD`] bytes of stems.
-    stems: Filter,
+    /// Stems, by their first [`STEM_HEAD`] bytes.
+    stems: StemLengths,
 }
 
 impl Filters {
@@ -172,21 +198,22 @@ impl Filters {
     fn tries(&self, hash: u32, head: Option<u32>) -> Tries {
         Tries {
             whole: self.words.contains(hash),
-            stem: head.is_some_and(|h| self.stems.contains(h)),
+            stem_lengths: head.map_or(0, |h| self.stems.get(h)),
         }
     }
 }
 
-/// Which edges a token may follow: as a whole token, as a word starting with a stem.
+/// Which edges a token may follow: as a whole token, as a word starting with a stem of one of
+/// these lengths (bit `n`: `n` bytes).
 #[derive(Clone, Copy, Debug)]
 struct Tries {
     whole: bool,
-    stem: bool,
+    stem_lengths: u64,
 }
 
 impl Tries {
     fn any(self) -> bool {
-        self.whole || self.stem
+        self.whole || self.stem_lengths != 0
     }
 }
 
@@ -233,9 +260,8 @@ impl Phrases {
                 &mut self.later
             };
             if is_stem {
-                filters
-                    .stems
-                    .insert(head_hash(bytes.get(..STEM_HEAD).unwrap_or(bytes)));
+                let head = head_hash(bytes.get(..STEM_HEAD).unwrap_or(bytes));
+                filters.stems.insert(head, bytes.len());
             } else {
                 filters.words.insert(token.hash);
             }
@@ -357,11 +383,11 @@ impl<'a> PhraseMatcher<'a> {
             }
         }
         let stems = phrases.nodes.get(node as usize).map_or(0, |n| n.stems);
-        if !tries.stem || stems == 0 || token.kind != Kind::Word {
+        if tries.stem_lengths & stems == 0 || token.kind != Kind::Word {
             return;
         }
         // Stem lengths up to the word's length, the prefix's hash carried from one to the next.
-        let mut lengths = stems & (u64::MAX >> (63 - word.len().min(63)));
+        let mut lengths = stems & tries.stem_lengths & (u64::MAX >> (63 - word.len().min(63)));
         let (mut hashed, mut hash) = (0, fnv1a(&[]));
         while lengths != 0 {
             let len = lengths.trailing_zeros() as usize;

@@ -141,3 +141,13 @@ fn doubled_letters_are_written_once() {
     // Digits and punctuation are kept as they are.
     assert_eq!(text("2000 ... !!"), "2000 ... !!");
 }
+
+#[test]
+fn one_character_gaps_are_written_as_longer_gaps_are() {
+    for b in 0u8..0x80 {
+        let (mut short, mut long) = (Vec::new(), Vec::new());
+        push_gap(&mut short, &[b]);
+        push_long_gap(&mut long, &[b]);
+        assert_eq!(short, long, "gap {b:#04x}");
+    }
+}
