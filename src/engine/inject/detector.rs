@@ -196,7 +196,11 @@ thread_local! {
 
 /// Runs `f` with an empty feature set, the spare one if no other scan holds it.
 fn with_feature_set<R>(f: impl FnOnce(&mut FeatureSet) -> R) -> R {
-    let mut set = SPARE.try_with(Cell::take).ok().flatten().unwrap_or_default();
+    let mut set = SPARE
+        .try_with(Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let result = f(&mut set);
     set.clear();
     let _ = SPARE.try_with(|spare| spare.set(Some(set)));
@@ -212,7 +216,9 @@ impl FeatureSet {
             if *w & bit == 0 {
                 *w |= bit;
                 self.slots.push(slot);
-                self.sum += weights.get(slot as usize).map_or(0, |&w| i32::from(w as i8));
+                self.sum += weights
+                    .get(slot as usize)
+                    .map_or(0, |&w| i32::from(w as i8));
             }
         }
     }

@@ -95,6 +95,9 @@ pub struct Normalizer {
     vs_bytes: Vec<u8>,
     /// Whether the last word with letters was Latin (`Some(true)`), of another script, or absent.
     last_latin: Option<bool>,
+    /// Tests compare the fast path with the general one, which this forces.
+    #[cfg(test)]
+    general_only: bool,
 }
 
 /// Separators that may sit between spaced-out letters.
@@ -243,6 +246,10 @@ impl Normalizer {
     /// that cannot continue the word follows (see [`ends_plainly`]). Such a word needs no
     /// folding: the fast path.
     fn plain_word_at(&self, bytes: &[u8], at: usize) -> bool {
+        #[cfg(test)]
+        if self.general_only {
+            return false;
+        }
         if !self.word.is_empty() {
             return false;
         }
@@ -256,7 +263,8 @@ impl Normalizer {
     }
 
     /// Emits the plain word at `at` (see [`Self::plain_word_at`]) straight to the output, and the
-    /// plain words that follow it across gaps of ASCII punctuation and whitespace, up to `limit`:
+    /// plain words that follow it across gaps of ASCII punctuation and whitespace (words of one
+    /// letter too, between longer ones), up to `limit`:
     /// exactly what the general path would produce for them. Returns the bytes consumed. One
     /// pass: a gap and the word after it are written, and taken back if that word is not plain.
     fn plain_words(
@@ -298,7 +306,12 @@ impl Normalizer {
                 text.extend(word.iter().map(|b| b | 0x20));
             }
             if let Some((len, gap_at)) = before_gap {
-                let plain = pos - start >= 2 && pos - start <= MAX_WORD && pos <= limit;
+                // One letter is a word of its own only when it cannot join spaced-out letters:
+                // the words before and after it have two letters or more.
+                let letters = pos - start;
+                let plain = (letters >= 2 || (letters == 1 && long_word_follows(bytes, pos)))
+                    && letters <= MAX_WORD
+                    && pos <= limit;
                 if !plain || !ends_plainly(bytes.get(pos).copied()) {
                     text.truncate(len);
                     return gap_at - at;
@@ -450,6 +463,19 @@ impl Normalizer {
             }
         }
     }
+}
+
+/// Whether a word of two or more ASCII letters follows the gap (ASCII punctuation and
+/// whitespace, as [`Normalizer::plain_words`] reads one) at `at`.
+fn long_word_follows(bytes: &[u8], at: usize) -> bool {
+    let rest = bytes.get(at..).unwrap_or_default();
+    let gap = rest
+        .iter()
+        .take(MAX_WORD)
+        .take_while(|b| b.is_ascii() && !b.is_ascii_alphanumeric())
+        .count();
+    rest.get(gap..gap + 2)
+        .is_some_and(|w| w.iter().all(u8::is_ascii_alphabetic))
 }
 
 fn is_letter(c: &WordChar) -> bool {

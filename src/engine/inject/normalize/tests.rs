@@ -151,3 +151,69 @@ fn one_character_gaps_are_written_as_longer_gaps_are() {
         assert_eq!(short, long, "gap {b:#04x}");
     }
 }
+
+#[test]
+fn the_fast_path_writes_what_the_general_path_does() {
+    // Words and gaps at the fast path's edges: one-letter words, thin and wide gaps, digits,
+    // leet symbols, doubled letters, lookalikes, invisible characters, long words, payloads.
+    let long_word = "x".repeat(70);
+    let words = [
+        "a",
+        "I",
+        "b",
+        "c",
+        "in",
+        "web",
+        "Ignore",
+        "all",
+        "letter",
+        "1",
+        "3",
+        "$",
+        "!",
+        "|",
+        "@",
+        "о",
+        "é",
+        "ｉ",
+        "忽略",
+        "QmFzZTY0IHBheWxvYWQgaGVyZQ==",
+        "0123456789abcdef",
+        &long_word,
+    ];
+    let long_gap = ".".repeat(70);
+    let gaps = [
+        " ", " ", " ", "  ", ".", ", ", "\n", "\t", "-", "'", "\u{200b}", "", &long_gap,
+    ];
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut general = Normalizer {
+        general_only: true,
+        ..Normalizer::default()
+    };
+    let mut fast = Normalizer::default();
+    for _ in 0..20_000 {
+        let mut input = String::new();
+        for _ in 0..1 + next(12) {
+            // Mostly the first few words: short ones, which make runs of spaced-out letters.
+            let choices = if next(2) == 0 { 6 } else { words.len() };
+            input.push_str(words[next(choices)]);
+            input.push_str(gaps[next(gaps.len())]);
+        }
+        let payloads = payload_runs(input.as_bytes());
+        let (f, g) = (
+            fast.normalize_masking(&input, payloads.clone()),
+            general.normalize_masking(&input, payloads),
+        );
+        assert_eq!(
+            (&f.text, &f.hidden, &f.candidates, f.evasions, &f.joined),
+            (&g.text, &g.hidden, &g.candidates, g.evasions, &g.joined),
+            "{input:?}"
+        );
+    }
+}
