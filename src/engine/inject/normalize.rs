@@ -22,6 +22,7 @@
 
 use super::fold::{Fold, fold};
 use super::payload::Candidate;
+use crate::engine::ascii::leading_letters;
 use std::ops::Range;
 
 /// Longest word kept together; longer runs of letters are cut (and still emitted).
@@ -253,13 +254,8 @@ impl Normalizer {
         if !self.word.is_empty() {
             return false;
         }
-        let rest = bytes.get(at..).unwrap_or_default();
-        let len = rest
-            .iter()
-            .take(MAX_WORD + 1)
-            .take_while(|b| b.is_ascii_alphabetic())
-            .count();
-        (2..=MAX_WORD).contains(&len) && ends_plainly(rest.get(len).copied())
+        let len = letters_at(bytes, at);
+        (2..=MAX_WORD).contains(&len) && ends_plainly(bytes.get(at + len).copied())
     }
 
     /// Emits the plain word at `at` (see [`Self::plain_word_at`]) straight to the output, and the
@@ -285,15 +281,14 @@ impl Normalizer {
         let mut before_gap: Option<(usize, usize)> = None;
         loop {
             // The word: lowercase, a repeated letter written once.
-            let (start, mut previous, mut repeated) = (pos, 0u8, false);
-            while let Some(&b) = bytes.get(pos).filter(|b| b.is_ascii_alphabetic()) {
-                // An ASCII letter: setting the 0x20 bit lowercases it.
-                let lower = b | 0x20;
-                repeated |= lower == previous;
-                previous = lower;
-                pos += 1;
-            }
+            let start = pos;
+            pos += letters_at(bytes, pos);
             let word = bytes.get(start..pos).unwrap_or_default();
+            // ASCII letters: setting the 0x20 bit lowercases them.
+            let repeated = word
+                .iter()
+                .zip(word.iter().skip(1))
+                .fold(false, |repeated, (a, b)| repeated | (a | 0x20 == b | 0x20));
             if repeated {
                 let mut previous = 0u8;
                 for lower in word.iter().map(|b| b | 0x20) {
@@ -463,6 +458,13 @@ impl Normalizer {
             }
         }
     }
+}
+
+/// How many ASCII letters `bytes` has from `at`, counted up to one more than [`MAX_WORD`]: enough
+/// to tell a plain word, and never more work than that.
+fn letters_at(bytes: &[u8], at: usize) -> usize {
+    let rest = bytes.get(at..).unwrap_or_default();
+    leading_letters(rest.get(..MAX_WORD + 1).unwrap_or(rest))
 }
 
 /// Whether a word of two or more ASCII letters follows the gap (ASCII punctuation and
