@@ -127,7 +127,7 @@ fn leet(b: u8) -> Option<u8> {
 /// Whether a word of ASCII letters followed by `next` ends there as it is: `next` is the end,
 /// or ASCII that is neither a letter, a digit nor a leet symbol.
 fn ends_plainly(next: Option<u8>) -> bool {
-    next.is_none_or(|n| n.is_ascii() && !n.is_ascii_alphanumeric() && leet(n).is_none())
+    next.is_none_or(|n| plain_gap(n) && leet(n).is_none())
 }
 
 impl Normalizer {
@@ -314,9 +314,7 @@ impl Normalizer {
             }
             // The gap: punctuation verbatim, whitespace collapsed to one space or newline.
             let (len, gap_at) = (text.len(), pos);
-            while bytes.get(pos).is_some_and(|b| {
-                b.is_ascii() && !b.is_ascii_alphanumeric() && pos - gap_at < MAX_WORD
-            }) {
+            while pos - gap_at < MAX_WORD && bytes.get(pos).is_some_and(|&b| plain_gap(b)) {
                 pos += 1;
             }
             push_gap(text, bytes.get(gap_at..pos).unwrap_or_default());
@@ -474,7 +472,7 @@ fn long_word_follows(bytes: &[u8], at: usize) -> bool {
     let gap = rest
         .iter()
         .take(MAX_WORD)
-        .take_while(|b| b.is_ascii() && !b.is_ascii_alphanumeric())
+        .take_while(|&&b| plain_gap(b))
         .count();
     rest.get(gap..gap + 2)
         .is_some_and(|w| w.iter().all(u8::is_ascii_alphabetic))
@@ -536,6 +534,11 @@ fn push_long_gap(text: &mut Vec<u8>, gap: &[u8]) {
     if pending_space {
         text.push(if newline { b'\n' } else { b' ' });
     }
+}
+
+/// Whether `b` may sit in a gap of the fast path: ASCII that is neither a letter nor a digit.
+fn plain_gap(b: u8) -> bool {
+    b.is_ascii() && !b.is_ascii_alphanumeric()
 }
 
 /// ASCII whitespace as `char::is_whitespace` has it (with vertical tab).

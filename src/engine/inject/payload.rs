@@ -59,6 +59,10 @@ static CLASSES: [u8; 256] = byte_table!(|c| {
     let needed = c.is_ascii_digit() || c == b'%';
     (if run { RUN } else { 0 }) | (if needed { NEEDED } else { 0 })
 });
+fn class(b: u8) -> u8 {
+    CLASSES.get(usize::from(b)).copied().unwrap_or(0)
+}
+
 /// The shortest payload of any kind: three `%XX` escapes.
 const MIN_RUN: usize = 9;
 
@@ -68,7 +72,6 @@ const MIN_RUN: usize = 9;
 /// At most [`MAX_CANDIDATES`] runs.
 pub fn payload_runs(bytes: &[u8]) -> Vec<Candidate> {
     let mut out = Vec::new();
-    let class = |b: u8| CLASSES.get(usize::from(b)).copied().unwrap_or(0);
     let mut from = 0;
     while let Some(needed) = bytes.get(from..).and_then(first_needed) {
         let needed = from + needed;
@@ -110,7 +113,7 @@ fn first_needed(bytes: &[u8]) -> Option<usize> {
         at += 8;
     }
     let tail = chunks.remainder().iter();
-    tail.map(|&b| CLASSES.get(usize::from(b)).copied().unwrap_or(0))
+    tail.map(|&b| class(b))
         .position(|c| c & NEEDED != 0)
         .map(|i| at + i)
 }

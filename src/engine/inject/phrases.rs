@@ -16,7 +16,7 @@ const MAX_ACTIVE: usize = 16;
 const FILTER_BITS: usize = 1 << 15;
 /// Entries in each table of stem lengths by head.
 const HEAD_SLOTS: usize = 1 << 12;
-/// Bytes of a stem's start hashed for the stem filter (the shortest stem).
+/// Bytes of a stem's start hashed for the tables of stem lengths (the shortest stem).
 const STEM_HEAD: usize = 3;
 
 /// What an atom yields when its last token matches.
@@ -129,7 +129,7 @@ impl Edges {
     }
 }
 
-/// The hash of a stem's first [`STEM_HEAD`] bytes, for the stem filters: one multiply.
+/// The hash of a stem's first [`STEM_HEAD`] bytes, for the tables of stem lengths: one multiply.
 fn head_hash(head: &[u8]) -> u32 {
     let packed = head
         .iter()
