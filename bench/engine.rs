@@ -207,7 +207,7 @@ fn quota_bookkeeping(body: &[u8]) -> Result<Timed<'_>, String> {
     Ok(Box::new(move || {
         let mut exchange = Exchange::new(ApiFormat::OpenAiChat, None);
         if exchange
-            .quota_identify(&policy, &key, &headers, Some("10.0.0.1:4000"))
+            .quota_identify(&policy, &key, &headers, &|| Some("10.0.0.1:4000".into()))
             .is_some()
             || exchange
                 .quota

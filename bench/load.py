@@ -17,7 +17,8 @@ LUA = os.path.join(HERE, "post.lua")
 def wrk(url, case, body_path, seconds, connections, cpu):
     """One wrk run (one thread, closed loop); returns the JSON line printed by post.lua."""
     env = dict(os.environ, BENCH_BODY=body_path, BENCH_PATH=PATH,
-               BENCH_RESPONSE=case.headers.get("x-bench-response", ""))
+               BENCH_RESPONSE=case.headers.get("x-bench-response", ""),
+               BENCH_AUTHORIZATION=case.headers["authorization"])
     pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
     cmd = pin + ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
                  "-s", LUA, url]

@@ -6,6 +6,7 @@ wrk.path = os.getenv("BENCH_PATH")
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = os.getenv("BENCH_AUTHORIZATION")
 local response = os.getenv("BENCH_RESPONSE")
 if response and response ~= "" then
   wrk.headers["x-bench-response"] = response

@@ -193,7 +193,7 @@ Measured on {mc['date']} with `{results['command']}`{mode_note} in {results['ela
 ## Envoy with the filter vs without
 
 The same Envoy configuration (`envoy/envoy.yaml`) with and without the module, {config_note(results)}.
-OpenAI chat requests of benign prose; JSON or SSE (23 chunk events) responses. Medians of
+OpenAI chat requests of benign prose, with an API key as SDK clients send; JSON or SSE (23 chunk events) responses. Medians of
 {ms['rounds']} interleaved rounds of {ms['seconds']} s, wrk with 1 thread and {ms['connections']} connections.
 **CPU ratio**: the proxy's CPU time per request with the filter over without (median of the per-round
 ratios; range: lowest and highest round).

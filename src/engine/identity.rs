@@ -92,7 +92,7 @@ mod exchange_tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let reply = ex.identify(&p, b"key", &h, Some("10.0.0.1:4"), verified);
+        let reply = ex.identify(&p, b"key", &h, &|| Some("10.0.0.1:4".into()), verified);
         (reply.map(|r| r.status), ex)
     }
 

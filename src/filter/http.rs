@@ -312,13 +312,13 @@ impl Http {
             quota::key(settings)
                 .map_err(|_| ("reading the quota hash key", Status::InternalFailure))?
         };
-        // Read only when the quota may identify by it: a host call is not free.
-        let source = (settings.mode != Mode::Off && settings.identity.source_address)
-            .then(quota::source_address)
-            .flatten();
-        if let Some(reply) =
-            exchange.identify(&self.policy, &key, headers, source.as_deref(), verified)
-        {
+        if let Some(reply) = exchange.identify(
+            &self.policy,
+            &key,
+            headers,
+            &quota::source_address,
+            verified,
+        ) {
             return Ok(Some(reply));
         }
         if let Some(consumer) = &exchange.quota.consumer {

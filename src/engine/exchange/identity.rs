@@ -5,7 +5,7 @@ use super::{Exchange, Headers, header};
 use crate::engine::api::error::{ErrorKind, ErrorReply};
 use crate::engine::identity::Verified;
 use crate::engine::policy::Policy;
-use crate::engine::quota::identity::{Consumer, Source, hex, keyed_hash};
+use crate::engine::quota::identity::{Consumer, Source, SourceAddress, hex, keyed_hash};
 use crate::engine::quota::{Meter, Mode};
 
 impl Exchange {
@@ -16,7 +16,7 @@ impl Exchange {
         policy: &Policy,
         key: &[u8],
         headers: &Headers,
-        source_address: Option<&str>,
+        source_address: SourceAddress<'_>,
         verified: Verified,
     ) -> Option<ErrorReply> {
         let trusted_header = policy

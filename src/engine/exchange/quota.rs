@@ -31,7 +31,7 @@ impl Exchange {
         policy: &Policy,
         key: &[u8],
         headers: &Headers,
-        source_address: Option<&str>,
+        source_address: identity::SourceAddress<'_>,
     ) -> Option<ErrorReply> {
         let settings = &policy.quota;
         if settings.mode == Mode::Off {

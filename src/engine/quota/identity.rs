@@ -93,6 +93,10 @@ pub struct Consumer {
     pub group_name: Option<String>,
 }
 
+/// Reads the connection's source address (`ip:port`) when the identity comes down to it: no
+/// trusted header and no API key. Reading it is a host call, not free.
+pub type SourceAddress<'a> = &'a dyn Fn() -> Option<String>;
+
 /// Longest header identity or address used as a label; longer ones are labelled by their hash.
 const MAX_LABEL: usize = 128;
 
@@ -102,7 +106,7 @@ pub fn identify(
     settings: &IdentitySettings,
     key: &[u8],
     headers: &Headers,
-    source_address: Option<&str>,
+    source_address: SourceAddress<'_>,
 ) -> Option<Consumer> {
     let group_name = settings
         .group_header
@@ -115,17 +119,18 @@ pub fn identify(
         .and_then(|name| header(headers, name))
         .map(str::trim)
         .filter(|v| !v.is_empty());
-    let (source, raw) = if let Some(v) = from_header {
-        (Source::Header, v)
-    } else if let Some(k) = settings.api_key.then(|| api_key(headers)).flatten() {
-        (Source::ApiKey, k)
-    } else if let Some(a) = settings
-        .source_address
-        .then_some(source_address)
-        .flatten()
-        .map(strip_port)
-        .filter(|a| !a.is_empty())
-    {
+    let named = from_header.map(|v| (Source::Header, v)).or_else(|| {
+        let key = settings.api_key.then(|| api_key(headers)).flatten();
+        key.map(|k| (Source::ApiKey, k))
+    });
+    let address = if named.is_none() && settings.source_address {
+        source_address()
+    } else {
+        None
+    };
+    let (source, raw) = if let Some(named) = named {
+        named
+    } else if let Some(a) = address.as_deref().map(strip_port).filter(|a| !a.is_empty()) {
         (Source::Address, a)
     } else if settings.anonymous == Anonymous::Shared {
         (Source::Anonymous, "")
@@ -242,21 +247,21 @@ mod tests {
         let s = with_header();
         let bearer = format!("Bearer {}", key());
         let both = h(&[("x-consumer-id", "team-a"), ("authorization", &bearer)]);
-        let c = identify(&s, b"k", &both, Some("10.0.0.1:4000")).unwrap();
+        let c = identify(&s, b"k", &both, &|| Some("10.0.0.1:4000".into())).unwrap();
         assert_eq!((c.source, c.label.as_str()), (Source::Header, "team-a"));
-        let c = identify(&s, b"k", &both[1..], Some("10.0.0.1:4000")).unwrap();
+        let c = identify(&s, b"k", &both[1..], &|| Some("10.0.0.1:4000".into())).unwrap();
         assert_eq!(c.source, Source::ApiKey);
         assert!(c.label.starts_with("key:") && !c.label.contains(&key()));
-        let by_x_api_key = identify(&s, b"k", &h(&[("x-api-key", &key())]), None).unwrap();
+        let by_x_api_key = identify(&s, b"k", &h(&[("x-api-key", &key())]), &|| None).unwrap();
         assert_eq!(by_x_api_key.id, c.id, "the same key by either header");
-        let c = identify(&s, b"k", &[], Some("[::1]:4000")).unwrap();
+        let c = identify(&s, b"k", &[], &|| Some("[::1]:4000".into())).unwrap();
         assert_eq!((c.source, c.label.as_str()), (Source::Address, "::1"));
-        let c = identify(&s, b"k", &[], Some("10.0.0.1:4000")).unwrap();
+        let c = identify(&s, b"k", &[], &|| Some("10.0.0.1:4000".into())).unwrap();
         assert_eq!(c.label, "10.0.0.1");
-        let c = identify(&s, b"k", &[], None).unwrap();
+        let c = identify(&s, b"k", &[], &|| None).unwrap();
         assert_eq!(c.source, Source::Anonymous);
         let by_default = IdentitySettings::default();
-        let c = identify(&by_default, b"k", &both, None).unwrap();
+        let c = identify(&by_default, b"k", &both, &|| None).unwrap();
         assert_eq!(
             c.source,
             Source::ApiKey,
@@ -266,13 +271,45 @@ mod tests {
             anonymous: Anonymous::Reject,
             ..s
         };
-        assert_eq!(identify(&reject, b"k", &[], None), None);
+        assert_eq!(identify(&reject, b"k", &[], &|| None), None);
+    }
+
+    #[test]
+    fn the_address_is_read_only_when_nothing_else_identifies() {
+        let reads = std::cell::Cell::new(0);
+        let address = || {
+            reads.set(reads.get() + 1);
+            Some("10.0.0.1:4000".to_string())
+        };
+        let s = with_header();
+        let bearer = format!("Bearer {}", key());
+        for named in [
+            ("x-consumer-id", "team-a"),
+            ("authorization", bearer.as_str()),
+        ] {
+            assert_ne!(
+                identify(&s, b"k", &h(&[named]), &address).map(|c| c.source),
+                Some(Source::Address)
+            );
+        }
+        assert_eq!(reads.get(), 0);
+        let c = identify(&s, b"k", &[], &address).unwrap();
+        assert_eq!((c.source, reads.get()), (Source::Address, 1));
+        let off = IdentitySettings {
+            source_address: false,
+            ..s
+        };
+        assert_eq!(
+            identify(&off, b"k", &[], &address).map(|c| c.source),
+            Some(Source::Anonymous)
+        );
+        assert_eq!(reads.get(), 1, "not read when addresses do not identify");
     }
 
     #[test]
     fn ids_depend_on_the_key_and_the_source() {
         let s = with_header();
-        let id = |k: &[u8], hs: &[(&str, &str)]| identify(&s, k, &h(hs), None).unwrap().id;
+        let id = |k: &[u8], hs: &[(&str, &str)]| identify(&s, k, &h(hs), &|| None).unwrap().id;
         let bearer = format!("Bearer {}", key());
         assert_ne!(
             id(b"one", &[("authorization", &bearer)]),
@@ -291,9 +328,9 @@ mod tests {
     fn long_or_odd_labels_are_hashed() {
         let s = with_header();
         let long = "x".repeat(200);
-        let c = identify(&s, b"k", &h(&[("x-consumer-id", &long)]), None).unwrap();
+        let c = identify(&s, b"k", &h(&[("x-consumer-id", &long)]), &|| None).unwrap();
         assert!(c.label.starts_with("header:") && c.label.len() < 30);
-        let c = identify(&s, b"k", &h(&[("x-consumer-id", "a b")]), None).unwrap();
+        let c = identify(&s, b"k", &h(&[("x-consumer-id", "a b")]), &|| None).unwrap();
         assert!(c.label.starts_with("header:"));
     }
 }

@@ -169,7 +169,10 @@ fn exchange(p: &Policy, format: ApiFormat, headers: &[(&str, &str)]) -> Exchange
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    assert_eq!(ex.quota_identify(p, b"key", &h, Some("10.1.2.3:5")), None);
+    assert_eq!(
+        ex.quota_identify(p, b"key", &h, &|| Some("10.1.2.3:5".into())),
+        None
+    );
     ex
 }
 
@@ -221,7 +224,7 @@ fn anonymous_requests_can_be_refused() {
     let p = policy(r#"{"identity":{"source_address":false,"anonymous":"reject"}}"#);
     let mut ex = Exchange::new(ApiFormat::AnthropicMessages, None);
     let reply = ex
-        .quota_identify(&p, b"k", &[], Some("10.0.0.1:1"))
+        .quota_identify(&p, b"k", &[], &|| Some("10.0.0.1:1".into()))
         .unwrap();
     assert_eq!(reply.status, 401);
     assert!(String::from_utf8_lossy(&reply.body).contains("authentication_error"));
