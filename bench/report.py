@@ -208,7 +208,9 @@ Where the added CPU goes. "In the module's wasm": the share of the filtered prox
 one extra run per case) that fall in V8's compiled code, times its CPU per request: the engine plus
 the proxy-wasm SDK and the allocator. "Rest": Envoy's wasm extension, V8's runtime and host calls,
 copying bodies in and out of the VM, holding headers and bodies, the kernel. "Engine alone": the
-micro-benchmarks below for the request and its response (Node's V8, not Envoy's: an estimate):
+micro-benchmarks below for the request and its response (Node's V8, not Envoy's: an estimate, and a low
+one: timed from inside the module, the same request costs Envoy 1.8–2.8× what it costs Node; see the README's
+Performance section):
 
 {breakdown_table(results)}
 
@@ -234,6 +236,11 @@ timed in batches by the thread's CPU time, the median batch of 11 kept, and the 
 fed one event per chunk.
 
 {engine_table(results)}
+
+The native figures also gauge the machine during the run. This shared 2-vCPU machine changes speed by up to
+2× for minutes at a time (`inject::scan` natively: 100–115 MB/s in quiet periods, about 55 MB/s in busy
+ones), and that moves the CPU ratios above as well: the filter's work is computation, most of Envoy's is
+not. Compare runs whose native figures agree.
 
 ## Method
 
