@@ -314,9 +314,7 @@ impl Normalizer {
             }
             // The gap: punctuation verbatim, whitespace collapsed to one space or newline.
             let (len, gap_at) = (text.len(), pos);
-            while pos - gap_at < MAX_WORD && bytes.get(pos).is_some_and(|&b| plain_gap(b)) {
-                pos += 1;
-            }
+            pos += gap_len(bytes, pos);
             push_gap(text, bytes.get(gap_at..pos).unwrap_or_default());
             if pos == gap_at || !bytes.get(pos).is_some_and(u8::is_ascii_alphabetic) {
                 text.truncate(len);
@@ -465,16 +463,20 @@ fn letters_at(bytes: &[u8], at: usize) -> usize {
     leading_letters(rest.get(..MAX_WORD + 1).unwrap_or(rest))
 }
 
-/// Whether a word of two or more ASCII letters follows the gap (ASCII punctuation and
-/// whitespace, as [`Normalizer::plain_words`] reads one) at `at`.
-fn long_word_follows(bytes: &[u8], at: usize) -> bool {
+/// How many bytes of the fast path's gap (see [`plain_gap`]) start at `at`, at most [`MAX_WORD`].
+fn gap_len(bytes: &[u8], at: usize) -> usize {
     let rest = bytes.get(at..).unwrap_or_default();
-    let gap = rest
-        .iter()
+    rest.iter()
         .take(MAX_WORD)
         .take_while(|&&b| plain_gap(b))
-        .count();
-    rest.get(gap..gap + 2)
+        .count()
+}
+
+/// Whether a word of two or more ASCII letters follows the fast path's gap at `at`.
+fn long_word_follows(bytes: &[u8], at: usize) -> bool {
+    let start = at + gap_len(bytes, at);
+    bytes
+        .get(start..start + 2)
         .is_some_and(|w| w.iter().all(u8::is_ascii_alphabetic))
 }
 

@@ -185,13 +185,7 @@ fn the_fast_path_writes_what_the_general_path_does() {
     let gaps = [
         " ", " ", " ", "  ", ".", ", ", "\n", "\t", "-", "'", "\u{200b}", "", &long_gap,
     ];
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    let mut next = crate::engine::xorshift(0x9E37_79B9_7F4A_7C15);
     let mut general = Normalizer {
         general_only: true,
         ..Normalizer::default()
